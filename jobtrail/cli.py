@@ -1,0 +1,93 @@
+"""The ``jobtrail`` command line: one entry point for every job, with the same arguments as spark-submit.
+
+    jobtrail generate --users 2000 --days 30 --seed 7 --out data/synthetic
+    jobtrail generate --engine spark --users 1000000 --out data/synthetic_1m
+    jobtrail load-movielens --out data/movielens
+    jobtrail load-amazon-games --out data/amazon_games
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from jobtrail.errors import JobtrailError
+
+
+def _generate(args: argparse.Namespace) -> dict:
+    if args.engine == "spark":
+        from spark_jobs import generate as spark_generate
+
+        argv = ["--users", str(args.users), "--days", str(args.days), "--seed", str(args.seed),
+                "--start", args.start.isoformat(), "--out", str(args.out)]
+        if args.jobs:
+            argv += ["--jobs", str(args.jobs)]
+        if args.partitions:
+            argv += ["--partitions", str(args.partitions)]
+        spark_generate.main(argv)
+        return json.loads((args.out / "_generator.json").read_text())["counts"]
+    from jobtrail.synthetic.config import GeneratorConfig
+    from jobtrail.synthetic.generate import generate
+
+    cfg = GeneratorConfig(users=args.users, days=args.days, seed=args.seed, start=args.start, jobs=args.jobs)
+    return generate(cfg, args.out)
+
+
+def _load_movielens(args: argparse.Namespace) -> dict:
+    from jobtrail.datasets.movielens import load_movielens_100k, write_movielens
+
+    return write_movielens(args.out, load_movielens_100k())
+
+
+def _load_amazon_games(args: argparse.Namespace) -> dict:
+    from jobtrail.datasets.amazon_games import load_amazon_games, write_amazon_games
+
+    return write_amazon_games(args.out, load_amazon_games(args.path))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jobtrail", description="Job-seeker activity → user embeddings.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write the synthetic job-seeker dataset")
+    gen.add_argument("--users", type=int, default=2_000)
+    gen.add_argument("--days", type=int, default=30)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--start", type=date.fromisoformat, default=date(2026, 10, 1), help="first day, YYYY-MM-DD")
+    gen.add_argument("--jobs", type=int, default=None, help="catalogue size (default: users/2, at least 960)")
+    gen.add_argument("--engine", choices=("local", "spark"), default="local",
+                     help="local: one process with pyarrow; spark: spark_jobs/generate.py for large N")
+    gen.add_argument("--partitions", type=int, default=None, help="Spark tasks (engine spark only)")
+    gen.add_argument("--out", type=Path, required=True)
+    gen.set_defaults(run=_generate)
+
+    ml = sub.add_parser("load-movielens", help="MovieLens-100K (from the recbole==1.2.1 wheel) as events")
+    ml.add_argument("--out", type=Path, required=True)
+    ml.set_defaults(run=_load_movielens)
+
+    amz = sub.add_parser("load-amazon-games", help="the Amazon Games sequences (SASRec) as view events")
+    amz.add_argument("--path", type=Path, default=None, help="Video.txt (default: ../shared/data/amazon-games)")
+    amz.add_argument("--out", type=Path, required=True)
+    amz.set_defaults(run=_load_amazon_games)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        counts = args.run(args)
+    except JobtrailError as e:
+        print(f"jobtrail {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({"command": args.command, "seconds": round(time.perf_counter() - started, 1), "counts": counts}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
