@@ -33,6 +33,7 @@ def write_partitioned(table: pa.Table, path: str | Path, *, max_rows_per_file: i
         basename_template="part-{i}.parquet",
         max_rows_per_file=max_rows_per_file,
         max_rows_per_group=min(max_rows_per_file, 1_000_000),
+        max_partitions=100_000,
     )
 
 
