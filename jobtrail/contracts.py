@@ -103,3 +103,88 @@ def missing_columns(schema: pa.Schema, columns: list[str] | tuple[str, ...]) -> 
     """Names of ``schema``'s fields that are absent from ``columns``, in contract order."""
     present = set(columns)
     return [name for name in schema.names if name not in present]
+
+
+EVENT_TYPE_IDS: dict[str, int] = {name: i + 1 for i, name in enumerate(EVENT_TYPES)}
+"""Integer codes of event types in sequences: 0 is padding, ``random_negative`` marks inserted negatives."""
+EVENT_TYPE_IDS["random_negative"] = len(EVENT_TYPES) + 1
+
+LABEL_KINDS: tuple[str, ...] = ("positive", "dismiss", "random_negative")
+
+TIMELINE = pa.schema(
+    [
+        *RAW_EVENT,
+        pa.field("ds", pa.date32(), nullable=False),
+        pa.field("position", pa.int32(), nullable=False),  # 0-based, in (ts, event_id) order per user
+        pa.field("session_id", pa.int32(), nullable=False),  # 0-based session number per user
+        pa.field("session_position", pa.int32(), nullable=False),  # 0-based position within the session
+        pa.field("gap_s", pa.float64()),  # seconds since the user's previous event; null for the first
+    ],
+    metadata={"contract": "timeline", "partition": "ds"},
+)
+"""One row per event of a user's unified timeline (all event types in one sequence)."""
+
+_CONTEXT_FIELDS = [
+    pa.field("ctx_job_index", pa.list_(pa.int32())),  # side-table index; 0 = no job (search) or padding
+    pa.field("ctx_event_type", pa.list_(pa.int32())),  # EVENT_TYPE_IDS; 0 = padding
+    pa.field("ctx_log_gap", pa.list_(pa.float32())),  # log1p(seconds since the previous event)
+    pa.field("ctx_log_time_to_target", pa.list_(pa.float32())),  # log1p(seconds until the target/cutoff)
+    pa.field("ctx_session_position", pa.list_(pa.int32())),  # position within its session
+    pa.field("ctx_query_tokens", pa.list_(pa.int32())),  # (W-1) × Q hashed query tokens, flattened; 0 = none
+    pa.field("context_length", pa.int32(), nullable=False),  # real events; the rest is padding at the end
+]
+
+TRAINING_EXAMPLE = pa.schema(
+    [
+        pa.field("example_id", pa.string(), nullable=False),
+        pa.field("user_id", pa.string(), nullable=False),
+        *_CONTEXT_FIELDS,
+        pa.field("target_job_index", pa.int32(), nullable=False),
+        pa.field("target_event_type", pa.int32(), nullable=False),
+        pa.field("label", pa.int32(), nullable=False),  # 1 positive, 0 negative
+        pa.field("label_kind", pa.string(), nullable=False),  # LABEL_KINDS
+        pa.field("weight", pa.float32(), nullable=False),
+        pa.field("target_ts", UTC_TS, nullable=False),
+        pa.field("split", pa.string(), nullable=False),  # train | validation
+    ],
+    metadata={"contract": "training_example"},
+)
+"""One sliding window: up to W−1 context events strictly before a target, jobs by side-table index."""
+
+INFERENCE_INPUT = pa.schema(
+    [
+        pa.field("user_id", pa.string(), nullable=False),
+        *_CONTEXT_FIELDS,
+        pa.field("n_events", pa.int64(), nullable=False),  # events before the cutoff in the lookback
+        pa.field("last_event_ts", UTC_TS),
+        pa.field("below_min_events", pa.bool_(), nullable=False),
+        pa.field("as_of_ts", UTC_TS, nullable=False),
+        pa.field("as_of_date", pa.date32(), nullable=False),
+    ],
+    metadata={"contract": "inference_input", "partition": "as_of_date"},
+)
+"""Each user's latest ≤ W−1 events strictly before the cutoff (start of ``as_of_date``, UTC)."""
+
+JOB_SIDE_TABLE = pa.schema(
+    [
+        pa.field("job_index", pa.int32(), nullable=False),  # dense 0..N-1; 0 = padding / no job
+        pa.field("job_id", pa.string()),  # null only on the padding row
+        pa.field("in_catalog", pa.bool_(), nullable=False),  # false: padding, or only seen in events
+        pa.field("title_tokens", pa.list_(pa.int32())),  # fixed length; hashed ids 1..buckets, 0 = padding
+        pa.field("skill_tokens", pa.list_(pa.int32())),  # fixed length; one hashed id per skill phrase
+        pa.field("company_id", pa.int32(), nullable=False),  # 0 = missing, 1 = out of vocabulary, 2.. values
+        pa.field("location_id", pa.int32(), nullable=False),
+        pa.field("category_id", pa.int32(), nullable=False),
+        pa.field("seniority_norm", pa.float32(), nullable=False),  # (seniority - 1) / 4 in [0, 1]; 0 if missing
+        pa.field("has_seniority", pa.float32(), nullable=False),  # 1.0 / 0.0
+        pa.field("salary_z", pa.float32(), nullable=False),  # z-scored log salary midpoint; 0 if missing
+        pa.field("has_salary", pa.float32(), nullable=False),
+        pa.field("log_posted_age_days", pa.float32(), nullable=False),  # log1p(days before the snapshot ds)
+        pa.field("has_posted_ts", pa.float32(), nullable=False),
+    ],
+    metadata={"contract": "job_side_table"},
+)
+"""One row per job of a snapshot (plus jobs only seen in events, plus the padding row 0), encoder-ready.
+
+Built by ``spark_jobs.job_table``; read on the TF side with ``jobtrail.job_table_io.load_job_table``.
+"""
