@@ -13,6 +13,8 @@ PYTEST_ARGS ?=
 export TF_USE_LEGACY_KERAS := 1
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
+# spark-defaults.conf with the local Delta jars, written by set-up: plain spark-submit gets Delta too
+export SPARK_CONF_DIR := $(abspath $(CACHE)/spark-conf)
 
 .PHONY: setup demo test test-fast bench lock clean
 
@@ -37,6 +39,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m benchmarks.generate
+	$(PY) -m benchmarks.pipeline
 
 # Re-resolve the pins (only when dependencies in setup.cfg change), then run `make test` and commit.
 lock: $(INSTALLED)

@@ -4,6 +4,7 @@
     jobtrail generate --engine spark --users 1000000 --out data/synthetic_1m
     jobtrail load-movielens --out data/movielens
     jobtrail load-amazon-games --out data/amazon_games
+    jobtrail timelines --start 2026-10-01 --end 2026-10-30      # any Spark job, spark-submit's arguments
 """
 
 from __future__ import annotations
@@ -49,6 +50,16 @@ def _load_amazon_games(args: argparse.Namespace) -> dict:
     return write_amazon_games(args.out, load_amazon_games(args.path))
 
 
+SPARK_JOBS = {
+    "ingest": ("spark_jobs.ingest", "validate one day of raw events into the clean events table"),
+    "job-table": ("spark_jobs.job_table", "build the job side table from a catalogue snapshot"),
+    "timelines": ("spark_jobs.timelines", "sessionized per-user timelines over a date range"),
+    "examples": ("spark_jobs.examples", "sliding-window training examples with random negatives"),
+    "inference-inputs": ("spark_jobs.inference_inputs", "each user's latest events before a cutoff"),
+}
+"""``jobtrail <name> ARGS`` runs ``spark_jobs/<module>.py ARGS`` in-process: the same arguments as spark-submit."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jobtrail", description="Job-seeker activity → user embeddings.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,10 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
     amz.add_argument("--path", type=Path, default=None, help="Video.txt (default: ../shared/data/amazon-games)")
     amz.add_argument("--out", type=Path, required=True)
     amz.set_defaults(run=_load_amazon_games)
+
+    for name, (module, summary) in SPARK_JOBS.items():
+        sub.add_parser(name, help=f"{summary} ({module.replace('.', '/')}.py; --help for its arguments)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SPARK_JOBS:
+        import importlib
+
+        return importlib.import_module(SPARK_JOBS[argv[0]][0]).main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     started = time.perf_counter()

@@ -64,6 +64,29 @@ def delta_jars(settings: Settings) -> list[Path]:
     return jars
 
 
+def spark_conf_dir(settings: Settings) -> Path:
+    return settings.cache_dir / "spark-conf"
+
+
+def write_spark_defaults(settings: Settings, jars: list[Path]) -> Path:
+    """Write ``<cache>/spark-conf/spark-defaults.conf`` so that plain ``spark-submit`` gets Delta too.
+
+    Under spark-submit the driver JVM starts before any Python runs, so the jars must be known then:
+    ``export SPARK_CONF_DIR=<cache>/spark-conf`` (the README and the DAGs do this).
+    """
+    conf_dir = spark_conf_dir(settings)
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    lines = {
+        "spark.jars": ",".join(str(j) for j in jars),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.session.timeZone": "UTC",
+    }
+    target = conf_dir / "spark-defaults.conf"
+    target.write_text("".join(f"{k} {v}\n" for k, v in lines.items()))
+    return target
+
+
 def resolve(settings: Settings) -> list[Path]:
     """Fetch ``DELTA_COORDINATE`` and its dependencies from Maven Central; write the manifest."""
     from pyspark.errors import PySparkException
@@ -96,6 +119,7 @@ def resolve(settings: Settings) -> list[Path]:
     if not any("delta-spark" in p.name for p in jars):
         raise SetupError(f"Ivy finished but no delta-spark jar is in {ivy_dir / 'jars'}")
     manifest_path(settings).write_text("".join(f"{p}\n" for p in jars))
+    write_spark_defaults(settings, jars)
     return jars
 
 
@@ -106,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     if not args.force and manifest_path(settings).exists():
         try:
-            delta_jars(settings)
+            write_spark_defaults(settings, delta_jars(settings))
             print(f"Delta jars already resolved: {manifest_path(settings)}")
             return 0
         except SetupError:

@@ -1,0 +1,346 @@
+"""Spark job: the job side table of one catalogue snapshot — a dense index and encoder-ready features.
+
+Inputs: the catalogue snapshot ``<catalog>/ds=YYYY-MM-DD/*.parquet`` (contract ``JOB``) of ``--ds`` and,
+optionally, the clean events Delta table (``--events``, or ``<data-root>/clean_events`` when ``--start``
+/``--end`` are given) over ``--start``..``--end``, whose job_ids missing from the snapshot get a row too.
+
+Output (contract ``JOB_SIDE_TABLE``, replaced as a whole on rerun): ``--out`` (default
+``<data-root>/job_side_table/ds=YYYY-MM-DD``) holds one Parquet file sorted by ``job_index`` plus
+``_vocab.json`` (the underscore hides it from Parquet readers, so ``spark.read.parquet(out)`` and
+``pyarrow.parquet.read_table(out)`` read only the table). The TF side reads both with
+:func:`jobtrail.job_table_io.load_job_table`. Conventions:
+
+- ``job_index``: dense ``0..N-1``, the row number. **0 is the padding / no-job row** (``job_id`` null, every
+  feature missing), so sequences use 0 for padding and search events. Catalogue jobs come next, ``1..C`` in
+  ``job_id`` order (they depend on the snapshot only, not on the events window), then jobs seen only in
+  events, ``C+1..N-1`` in ``job_id`` order (``in_catalog`` false, features missing: id-only). The index is a
+  pure function of the inputs' contents, whatever their partitioning, but it belongs to one snapshot: store
+  the table next to the examples that reference it (indices of two snapshots do not correspond; ids do).
+  The snapshot's job_ids must be non-null and unique (else DataContractError).
+- ``title_tokens`` (``--title-length`` 8) / ``skill_tokens`` (``--skill-length`` 16): fixed-length int arrays
+  of hashed ids ``pmod(xxhash64(token), buckets) + 1`` in ``1..--token-buckets`` (2**14), 0 = padding
+  (:mod:`spark_jobs.tokens`, Spark's seeded xxhash64: stable across runs and machines). A title gives its
+  lower-cased word tokens (runs of letters/digits) in order; each skill *phrase* is one token (lower-cased,
+  trimmed, inner white space collapsed: "Machine  Learning" → "machine learning"; punctuation kept, so
+  "C++" ≠ "C#"), blanks and duplicates dropped, catalogue order kept. Longer lists are truncated.
+- ``company_id`` / ``location_id`` / ``category_id``: 0 = missing (null or blank), 1 = out of vocabulary,
+  2.. = vocabulary values. A vocabulary holds the snapshot's trimmed values seen ≥ ``--min-count`` times,
+  at most ``--max-vocab``, ordered by count desc then value; value ``i`` of the JSON list has id ``i + 2``.
+  ``--vocab old/_vocab.json`` reuses a training-time vocabulary (and its salary statistics and token
+  settings) for a later snapshot: known values keep their ids, new ones map to 1.
+- numerics (float32, 0 when missing, with a 0/1 ``has_*`` flag): ``seniority_norm`` = (seniority − 1)/4
+  clipped to [0, 1]; ``salary_z`` = (log(midpoint of salary_min/salary_max, or the one given) − mean)/std
+  over the snapshot's catalogue jobs (std 1 if degenerate), clipped to ±5, missing unless the midpoint > 0;
+  ``log_posted_age_days`` = log1p(max(0, days from posted_ts to ds 00:00 UTC)).
+
+``_vocab.json`` keys: ``snapshot_ds``, ``vocab_ds`` (where the vocabulary was built), ``vocabularies``,
+``vocab_sizes`` (ids per column, for embedding sizes), ``ids``, ``tokens``, ``numeric_stats``,
+``min_count``, ``max_vocab``, ``salary_z_clip``, ``rows`` (total/catalog/event_only/padding), ``columns``,
+``vocab_from`` and ``events`` (lineage). It is written after the Parquet file, so a folder with a
+``_vocab.json`` is complete. ``--out`` is a filesystem path (the JSON is written by the driver).
+
+    spark-submit spark_jobs/job_table.py --ds 2026-10-03 --catalog data/synthetic/job_catalog \\
+        [--events data/clean_events --start 2026-10-01 --end 2026-10-03] [--vocab prev/_vocab.json] [--out ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pyspark.errors import AnalysisException
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from jobtrail.contracts import JOB, JOB_SIDE_TABLE, Tables, missing_columns
+from jobtrail.errors import ConfigError, DataContractError
+from jobtrail.job_table_io import FIRST_VALUE_ID, MISSING_ID, OOV_ID, PADDING_INDEX, VOCAB_FILE, read_vocab
+from spark_jobs import tokens as tok
+from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta
+from spark_jobs.schemas import spark_schema
+
+CATEGORICAL = ("company", "location", "category")
+SALARY_Z_CLIP = 5.0
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    buckets: int = 2**14
+    title_length: int = 8
+    skill_length: int = 16
+
+
+@dataclass(frozen=True)
+class JobVocab:
+    """Vocabularies (values in id order from 2) and the salary statistics of one snapshot."""
+
+    company: tuple[str, ...] = ()
+    location: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    salary_log_mean: float = 0.0
+    salary_log_std: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"vocabularies": {c: list(getattr(self, c)) for c in CATEGORICAL},
+                "numeric_stats": {"salary_log_mean": self.salary_log_mean, "salary_log_std": self.salary_log_std}}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "JobVocab":
+        try:
+            return cls(*(tuple(d["vocabularies"][c]) for c in CATEGORICAL),
+                       float(d["numeric_stats"]["salary_log_mean"]), float(d["numeric_stats"]["salary_log_std"]))
+        except (KeyError, TypeError) as e:
+            raise DataContractError(f"not a job-table vocabulary (missing {e}); pass a _vocab.json it wrote") from e
+
+
+def _clean(column: str) -> Column:
+    """A categorical value: trimmed, blank → null (missing)."""
+    return F.nullif(F.trim(F.col(column)), F.lit(""))
+
+
+def _salary_mid() -> Column:
+    lo, hi = F.col("salary_min"), F.col("salary_max")
+    mid = F.when(lo.isNotNull() & hi.isNotNull(), (lo + hi) / 2).otherwise(F.coalesce(lo, hi))
+    return F.when(mid > 0, mid)
+
+
+def tokenize(snapshot: DataFrame, *, tokens: TokenConfig) -> DataFrame:
+    """Add ``title_tokens`` (word tokens) and ``skill_tokens`` (one per skill phrase), fixed length, 0-padded."""
+    title = tok.token_ids(tok.tokens(F.col("title")), buckets=tokens.buckets)
+    # a phrase keeps its punctuation ("c++" and "c#" differ) but not its case or extra white space
+    phrases = F.transform(F.coalesce("skills", F.array().cast("array<string>")),
+                          lambda s: F.regexp_replace(F.trim(F.lower(s)), r"\s+", " "))
+    skills = tok.token_ids(F.array_distinct(F.filter(phrases, lambda p: p != "")), buckets=tokens.buckets)
+    return snapshot.withColumns({"title_tokens": tok.pad(title, length=tokens.title_length),
+                                 "skill_tokens": tok.pad(skills, length=tokens.skill_length)})
+
+
+def build_vocab(snapshot: DataFrame, *, min_count: int = 1, max_vocab: int = 10_000) -> JobVocab:
+    """Vocabularies of company/location/category and log-salary mean/std of ``snapshot`` (one small job each)."""
+    pairs = snapshot.select(F.explode(F.array(*[F.struct(F.lit(c).alias("col"), _clean(c).alias("value"))
+                                                for c in CATEGORICAL])).alias("p")).select("p.*")
+    counts = pairs.where("value IS NOT NULL").groupBy("col", "value").count().where(F.col("count") >= min_count)
+    rank = F.row_number().over(Window.partitionBy("col").orderBy(F.desc("count"), "value"))
+    kept = counts.withColumn("rank", rank).where(F.col("rank") <= max_vocab).collect()
+    ranked = sorted(kept, key=lambda r: r.rank)
+    values = {c: tuple(r.value for r in ranked if r.col == c) for c in CATEGORICAL}
+    # exact decimal sums: a double sum depends on the partitioning in its last bits, decimals do not
+    x = F.log(_salary_mid()).cast("decimal(20,12)")
+    n, sx, sxx = snapshot.select(x.alias("x")).agg(F.count("x"), F.sum("x"), F.sum(F.col("x") * F.col("x"))).first()
+    mean = float(sx) / n if n else 0.0
+    var = float(sxx) / n - mean * mean if n else 0.0
+    std = math.sqrt(var) if var > 1e-12 else 1.0
+    return JobVocab(values["company"], values["location"], values["category"], mean, std)
+
+
+def apply_vocab(snapshot: DataFrame, *, vocab: JobVocab) -> DataFrame:
+    """Add ``<col>_id`` for company/location/category: 0 missing, 1 out of vocabulary, 2.. values."""
+    spark = snapshot.sparkSession
+    out = snapshot
+    for c in CATEGORICAL:
+        lookup = spark.createDataFrame([(v, i + FIRST_VALUE_ID) for i, v in enumerate(getattr(vocab, c))],
+                                       "_value string, _id int")
+        out = out.withColumn("_key", _clean(c)).join(F.broadcast(lookup), F.col("_key") == F.col("_value"), "left")
+        ids = F.when(F.col("_key").isNull(), MISSING_ID).otherwise(F.coalesce(F.col("_id"), F.lit(OOV_ID)))
+        out = out.withColumn(f"{c}_id", ids.cast("int")).drop("_key", "_value", "_id")
+    return out
+
+
+def normalise_numerics(snapshot: DataFrame, *, ds: date, vocab: JobVocab) -> DataFrame:
+    """Add seniority_norm, salary_z, log_posted_age_days (0 when missing) and their has_* flags (float32)."""
+    ref_us = int(datetime(ds.year, ds.month, ds.day, tzinfo=timezone.utc).timestamp()) * 1_000_000
+    seniority, mid, posted = F.col("seniority"), _salary_mid(), F.col("posted_ts")
+    z = (F.log(mid) - F.lit(vocab.salary_log_mean)) / F.lit(vocab.salary_log_std)
+    age_days = F.greatest((F.lit(ref_us) - F.unix_micros(posted)) / F.lit(86_400e6), F.lit(0.0))
+    # least/greatest skip nulls, so every value is guarded by its presence explicitly
+    cols = {
+        "seniority_norm": F.when(seniority.isNotNull(),
+                                 F.least(F.greatest((seniority - 1) / 4.0, F.lit(0.0)), F.lit(1.0))),
+        "has_seniority": F.when(seniority.isNotNull(), 1.0),
+        "salary_z": F.when(mid.isNotNull(), F.least(F.greatest(z, F.lit(-SALARY_Z_CLIP)), F.lit(SALARY_Z_CLIP))),
+        "has_salary": F.when(mid.isNotNull(), 1.0),
+        "log_posted_age_days": F.when(posted.isNotNull(), F.log1p(age_days)),
+        "has_posted_ts": F.when(posted.isNotNull(), 1.0),
+    }
+    return snapshot.withColumns({k: F.coalesce(v, F.lit(0.0)).cast("float") for k, v in cols.items()})
+
+
+def _missing_features(tokens: TokenConfig) -> list[Column]:
+    """Feature columns of a row without catalogue attributes: padding tokens, id 0, numerics 0."""
+    zeros = {"title_tokens": tokens.title_length, "skill_tokens": tokens.skill_length}
+    return [F.lit(False).alias("in_catalog"),
+            *[F.array_repeat(F.lit(0), n).cast("array<int>").alias(name) for name, n in zeros.items()],
+            *[F.lit(MISSING_ID).cast("int").alias(f"{c}_id") for c in CATEGORICAL],
+            *[F.lit(0.0).cast("float").alias(f.name) for f in JOB_SIDE_TABLE if f.type == pa.float32()]]
+
+
+def catalog_features(snapshot: DataFrame, *, ds: date, vocab: JobVocab, tokens: TokenConfig) -> DataFrame:
+    """Every catalogue job with its features (``in_catalog`` true), no index yet."""
+    features = normalise_numerics(apply_vocab(tokenize(snapshot, tokens=tokens), vocab=vocab), ds=ds, vocab=vocab)
+    names = [n for n in JOB_SIDE_TABLE.names if n not in ("job_index", "in_catalog")]
+    return features.select(*names, F.lit(True).alias("in_catalog"))
+
+
+def add_missing_jobs(features: DataFrame, event_jobs: DataFrame, *, tokens: TokenConfig) -> DataFrame:
+    """Add a row (``in_catalog`` false, features missing) for each job_id of ``event_jobs`` absent from ``features``."""
+    missing = event_jobs.select("job_id").where("job_id IS NOT NULL").distinct().join(
+        features.select("job_id"), "job_id", "left_anti")
+    return features.unionByName(missing.select("job_id", *_missing_features(tokens)))
+
+
+def assign_index(jobs: DataFrame, *, tokens: TokenConfig) -> DataFrame:
+    """Add the padding row 0 and ``job_index`` 1.. (catalogue jobs by job_id, then event-only jobs by job_id)."""
+    # one global ordering: the table is small (one row per job), a single-partition window is fine
+    order = Window.orderBy(F.col("in_catalog").desc(), F.col("job_id"))
+    indexed = jobs.withColumn("job_index", (F.row_number().over(order) + PADDING_INDEX).cast("int"))
+    padding = jobs.sparkSession.range(1).select(F.lit(PADDING_INDEX).cast("int").alias("job_index"),
+                                               F.lit(None).cast("string").alias("job_id"), *_missing_features(tokens))
+    return indexed.unionByName(padding).select(*JOB_SIDE_TABLE.names)
+
+
+def build_job_table(snapshot: DataFrame, event_jobs: DataFrame | None, *, ds: date, vocab: JobVocab,
+                    tokens: TokenConfig) -> DataFrame:
+    """The side table (contract JOB_SIDE_TABLE) of ``snapshot`` plus the event-only jobs of ``event_jobs``."""
+    jobs = catalog_features(snapshot, ds=ds, vocab=vocab, tokens=tokens)
+    if event_jobs is not None:
+        jobs = add_missing_jobs(jobs, event_jobs, tokens=tokens)
+    return assign_index(jobs, tokens=tokens).to(spark_schema(JOB_SIDE_TABLE))
+
+
+def read_snapshot(spark: SparkSession, catalog: Path, ds: date) -> DataFrame:
+    """The snapshot ``<catalog>/ds=<ds>`` cast to contract JOB; raises if absent, or job_ids null/duplicated."""
+    path = catalog / f"ds={ds.isoformat()}"
+    try:
+        df = spark.read.parquet(str(path))
+    except AnalysisException as e:
+        raise DataContractError(f"no catalogue snapshot at {path}; check --catalog and --ds") from e
+    if missing := missing_columns(JOB, df.columns):
+        raise DataContractError(f"catalogue snapshot {path} lacks columns {missing} (contract JOB)")
+    snapshot = df.select(*[F.col(f.name).cast(f.dataType) for f in spark_schema(JOB).fields])
+    bad = snapshot.groupBy("job_id").count().where("job_id IS NULL OR count > 1").limit(5).collect()
+    if bad:
+        raise DataContractError(f"catalogue snapshot {path} has null or duplicate job_ids, e.g. "
+                                f"{[(r.job_id, r['count']) for r in bad]}; fix the snapshot")
+    return snapshot
+
+
+def read_event_jobs(spark: SparkSession, events: Path, *, start: date, end: date) -> DataFrame:
+    """Distinct non-null job_ids of the clean events of ``start``..``end`` (Delta, partitioned by ds)."""
+    try:
+        df = read_delta(spark, events)
+    except AnalysisException as e:
+        raise DataContractError(f"no clean events Delta table at {events}; run ingest or fix --events") from e
+    in_range = F.col("ds").between(F.lit(start), F.lit(end)) & F.col("job_id").isNotNull()
+    return df.where(in_range).select("job_id").distinct()
+
+
+def write_job_table(table: DataFrame, out: Path) -> None:
+    """Replace ``out`` with ``table`` as one Parquet file sorted by job_index."""
+    table.coalesce(1).sortWithinPartitions("job_index").write.mode("overwrite").parquet(str(out))
+
+
+@dataclass(frozen=True)
+class JobTableArgs:
+    ds: date
+    catalog: Path
+    out: Path
+    events: Path | None = None
+    start: date | None = None
+    end: date | None = None
+    vocab: Path | None = None
+    tokens: TokenConfig | None = None  # None: the vocab file's, else the defaults
+    min_count: int = 1
+    max_vocab: int = 10_000
+
+
+def parse_args(argv: list[str] | None = None) -> JobTableArgs:
+    parser = argparse.ArgumentParser(description="Build the job side table of one catalogue snapshot.")
+    parser.add_argument("--ds", type=iso_date, required=True, help="snapshot date")
+    parser.add_argument("--catalog", type=Path, default=None, help="catalogue root (<catalog>/ds=.../*.parquet)")
+    parser.add_argument("--events", type=Path, default=None, help="clean events Delta table")
+    parser.add_argument("--start", type=iso_date, default=None, help="first events day (with --end)")
+    parser.add_argument("--end", type=iso_date, default=None, help="last events day")
+    parser.add_argument("--vocab", type=Path, default=None, help="reuse this _vocab.json (or the table folder holding it)")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--token-buckets", type=positive_int, default=None, help="default 2**14")
+    parser.add_argument("--title-length", type=positive_int, default=None, help="default 8")
+    parser.add_argument("--skill-length", type=positive_int, default=None, help="default 16")
+    parser.add_argument("--min-count", type=positive_int, default=1)
+    parser.add_argument("--max-vocab", type=positive_int, default=10_000)
+    add_data_root(parser)
+    a = parser.parse_args(argv)
+    if (a.events or a.start or a.end) and not (a.start and a.end):
+        parser.error("events need both --start and --end")
+    if a.start and a.end < a.start:
+        parser.error(f"--end {a.end} is before --start {a.start}")
+    root = data_root(a.data_root)
+    given = {k: v for k, v in (("buckets", a.token_buckets), ("title_length", a.title_length),
+                               ("skill_length", a.skill_length)) if v is not None}
+    return JobTableArgs(
+        a.ds, a.catalog or root / Tables.JOB_CATALOG, a.out or root / Tables.JOB_SIDE_TABLE / f"ds={a.ds}",
+        a.events or (root / Tables.CLEAN_EVENTS if a.start else None), a.start, a.end, a.vocab,
+        TokenConfig(**given) if given else None, a.min_count, a.max_vocab)
+
+
+def load_saved_vocab(path: Path, tokens: TokenConfig | None = None) -> tuple[JobVocab, TokenConfig, dict[str, Any]]:
+    """Vocabulary, token settings and the rest of a ``_vocab.json``; ``tokens``, if given, must match the file's."""
+    saved = read_vocab(path)
+    try:
+        saved_tokens = TokenConfig(**{f.name: int(saved["tokens"][f.name]) for f in fields(TokenConfig)})
+    except (KeyError, TypeError, ValueError) as e:
+        raise DataContractError(f"{path} has no valid token settings ({e}); pass a _vocab.json this job wrote") from e
+    if tokens is not None and tokens != saved_tokens:
+        raise ConfigError(f"token settings {asdict(tokens)} differ from {path}'s {asdict(saved_tokens)}; "
+                          "drop them or build a new vocabulary")
+    return JobVocab.from_dict(saved), saved_tokens, saved
+
+
+def run(spark: SparkSession, args: JobTableArgs) -> dict[str, Any]:
+    """Build and write the side table and ``_vocab.json``; returns row counts and vocabulary sizes."""
+    saved = load_saved_vocab(args.vocab, args.tokens) if args.vocab is not None else None  # fail before Spark work
+    snapshot = read_snapshot(spark, args.catalog, args.ds)
+    if saved is None:
+        vocab = build_vocab(snapshot, min_count=args.min_count, max_vocab=args.max_vocab)
+        tokens = args.tokens or TokenConfig()
+        built = {"vocab_ds": args.ds.isoformat(), "min_count": args.min_count, "max_vocab": args.max_vocab}
+    else:
+        vocab, tokens, file = saved
+        built = {k: file.get(k) for k in ("vocab_ds", "min_count", "max_vocab")}
+    event_jobs = read_event_jobs(spark, args.events, start=args.start, end=args.end) if args.events else None
+    write_job_table(build_job_table(snapshot, event_jobs, ds=args.ds, vocab=vocab, tokens=tokens), args.out)
+    in_catalog = pq.read_table(args.out, columns=["in_catalog"], partitioning=None).column("in_catalog")
+    n_catalog = pc.sum(in_catalog).as_py() or 0
+    rows = {"total": len(in_catalog), "catalog": n_catalog, "padding": 1, "event_only": len(in_catalog) - n_catalog - 1}
+    meta = {
+        "snapshot_ds": args.ds.isoformat(), **built, "vocab_from": str(args.vocab) if args.vocab else None,
+        **vocab.to_dict(),
+        "vocab_sizes": {c: len(getattr(vocab, c)) + FIRST_VALUE_ID for c in CATEGORICAL},
+        "ids": {"padding_index": PADDING_INDEX, "missing": MISSING_ID, "oov": OOV_ID, "first_value": FIRST_VALUE_ID},
+        "tokens": {**asdict(tokens), "hash": "pmod(xxhash64(token), buckets) + 1; 0 = padding",
+                   "skills": "one token per skill phrase: lower-cased, white space collapsed"},
+        "salary_z_clip": SALARY_Z_CLIP, "rows": rows, "columns": JOB_SIDE_TABLE.names,
+        "events": {"path": str(args.events), "start": str(args.start), "end": str(args.end)} if args.events else None,
+    }
+    (args.out / VOCAB_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return {"out": str(args.out), **rows, "vocab_sizes": meta["vocab_sizes"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from spark_jobs.session import create_session
+
+    args = parse_args(argv)
+    print(json.dumps({"job": "job_table", **run(create_session("jobtrail-job-table"), args)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""Job side table: dense stable index with padding row 0, hashed tokens, vocabularies, numerics, missing jobs."""
+
+from __future__ import annotations
+
+import ast
+import math
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from jobtrail.contracts import JOB, JOB_SIDE_TABLE, RAW_EVENT, with_partition
+from jobtrail.errors import ConfigError, DataContractError
+from jobtrail.job_table_io import VOCAB_FILE, job_table_arrays, load_job_table
+from jobtrail.parquet_io import write_partitioned
+from jobtrail.synthetic.catalog import build_catalog
+from jobtrail.synthetic.config import GeneratorConfig
+from spark_jobs.job_table import (
+    JobTableArgs, JobVocab, TokenConfig, add_missing_jobs, apply_vocab, assign_index, build_job_table,
+    build_vocab, normalise_numerics, parse_args, read_snapshot, run, tokenize,
+)
+from spark_jobs.schemas import spark_schema
+
+DS = date(2026, 10, 3)
+MIDNIGHT = datetime(2026, 10, 3, tzinfo=timezone.utc)
+TOK = TokenConfig(buckets=2**14, title_length=4, skill_length=3)
+PYTHON_ID = 3348  # golden: pmod(xxhash64("python"), 2**14) + 1 — changes if the hash function changes
+
+
+def jobs(spark, rows):
+    """rows: (job_id, title, company, location, category, skills, seniority, salary_min, salary_max, posted_ts)."""
+    return spark.createDataFrame(rows, spark_schema(JOB))
+
+
+def job(job_id, title=None, company=None, location=None, category=None, skills=None, seniority=None,
+        salary_min=None, salary_max=None, posted_ts=None):
+    return (job_id, title, company, location, category, skills, seniority, salary_min, salary_max, posted_ts)
+
+
+def write_catalog(spark, root: Path, ds: date, rows) -> None:
+    jobs(spark, rows).withColumn("ds", F.lit(ds)).write.mode("append").partitionBy("ds").parquet(str(root))
+
+
+def test_token_ids_golden_deterministic_padded(spark):
+    df = jobs(spark, [job("j1", title="Python", skills=["Python", " Machine \tLearning", "python ", " ", "C++", "C#"]),
+                      job("j2", title="Senior Data-Engineer, Python & SQL!"),
+                      job("j3")])
+    got = {r.job_id: (r.title_tokens, r.skill_tokens) for r in tokenize(df, tokens=TOK).collect()}
+    ref = spark.range(1).select(*[(F.pmod(F.xxhash64(F.lit(w)), F.lit(2**14)) + 1).cast("int").alias(w)
+                                  for w in ("senior", "data", "engineer", "python", "machine learning")]).first()
+    assert ref["python"] == PYTHON_ID
+    assert got["j1"][0] == [PYTHON_ID, 0, 0, 0]
+    assert got["j1"][1][:2] == [PYTHON_ID, ref["machine learning"]]  # one id per phrase, deduped, blanks dropped
+    assert got["j1"][1][2] not in (0, PYTHON_ID, ref["machine learning"])  # "c++", truncated before "c#"
+    assert got["j2"][0] == [ref["senior"], ref["data"], ref["engineer"], PYTHON_ID]  # truncated to 4 words
+    assert got["j3"] == ([0, 0, 0, 0], [0, 0, 0])
+    assert all(1 <= t <= 2**14 for r in got.values() for t in r[0] + r[1] if t)
+
+
+def test_build_vocab_counts_order_and_limits(spark):
+    df = jobs(spark, [job("j1", company="B", location="Paris", salary_min=100.0, salary_max=300.0),
+                      job("j2", company="A ", category="it", salary_min=400.0),
+                      job("j3", company="A"), job("j4", company="B"), job("j5", company="C"),
+                      job("j6", company="  ", salary_max=-5.0)])
+    vocab = build_vocab(df)
+    logs = [math.log(200.0), math.log(400.0)]
+    mean = sum(logs) / 2
+    std = math.sqrt(sum((x - mean) ** 2 for x in logs) / 2)
+    assert (vocab.company, vocab.location, vocab.category) == (("A", "B", "C"), ("Paris",), ("it",))  # B×2, A×2
+    assert vocab.salary_log_mean == pytest.approx(mean) and vocab.salary_log_std == pytest.approx(std)
+    assert build_vocab(df, min_count=2).company == ("A", "B")
+    assert build_vocab(df, max_vocab=1).company == ("A",)
+    assert build_vocab(df.limit(0)) == JobVocab()  # no salaries: mean 0, std 1
+
+
+def test_apply_vocab_missing_oov_and_values(spark):
+    df = jobs(spark, [job("j1", company="A", location="Paris", category="it"), job("j2", company="Z ", location=""),
+                      job("j3", company=" B", category="ops")])
+    vocab = JobVocab(company=("A", "B"), location=("Paris",), category=("ops", "it"))
+    got = apply_vocab(df, vocab=vocab).select("job_id", "company_id", "location_id", "category_id")
+    expected = spark.createDataFrame([("j1", 2, 2, 3), ("j2", 1, 0, 0), ("j3", 3, 0, 2)],
+                                     "job_id string, company_id int, location_id int, category_id int")
+    assertDataFrameEqual(got, expected)
+
+
+def test_normalise_numerics_golden(spark):
+    df = jobs(spark, [
+        job("j1", seniority=1, salary_min=100.0, salary_max=300.0, posted_ts=MIDNIGHT - timedelta(days=3)),
+        job("j2", seniority=3, salary_min=math.e ** 2 * 10, posted_ts=MIDNIGHT + timedelta(hours=5)),
+        job("j3", seniority=7, salary_max=0.0),
+        job("j4"),
+    ])
+    vocab = JobVocab(salary_log_mean=math.log(200.0), salary_log_std=0.5)
+    got = normalise_numerics(df, ds=DS, vocab=vocab).select(
+        "job_id", "seniority_norm", "has_seniority", "salary_z", "has_salary", "log_posted_age_days", "has_posted_ts")
+    z2 = (math.log(math.e ** 2 * 10) - math.log(200.0)) / 0.5
+    expected = spark.createDataFrame(
+        [("j1", 0.0, 1.0, 0.0, 1.0, math.log1p(3.0), 1.0), ("j2", 0.5, 1.0, z2, 1.0, 0.0, 1.0),
+         ("j3", 1.0, 1.0, 0.0, 0.0, 0.0, 0.0), ("j4", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)],
+        "job_id string, seniority_norm float, has_seniority float, salary_z float, has_salary float, "
+        "log_posted_age_days float, has_posted_ts float",
+    )
+    assertDataFrameEqual(got, expected, rtol=1e-6)
+
+
+def test_missing_jobs_and_dense_index_with_padding_row(spark):
+    features = build_job_table(jobs(spark, [job("j2", company="A"), job("j1", company="B")]), None,
+                               ds=DS, vocab=JobVocab(company=("A",)), tokens=TOK)
+    features = features.where("job_index > 0").drop("job_index")
+    events = spark.createDataFrame([("j9",), ("j1",), ("j0",), (None,), ("j9",)], "job_id string")
+    got = assign_index(add_missing_jobs(features, events, tokens=TOK), tokens=TOK)
+    expected = spark.createDataFrame(
+        [(0, None, False, 0), (1, "j1", True, 1), (2, "j2", True, 2), (3, "j0", False, 0), (4, "j9", False, 0)],
+        "job_index int, job_id string, in_catalog boolean, company_id int")
+    assertDataFrameEqual(got.select("job_index", "job_id", "in_catalog", "company_id"), expected)
+    missing = got.where("NOT in_catalog").collect()
+    assert {(tuple(r.title_tokens), tuple(r.skill_tokens)) for r in missing} == {((0,) * 4, (0,) * 3)}
+    assert {(r.location_id, r.category_id, r.seniority_norm, r.has_salary, r.has_posted_ts)
+            for r in missing} == {(0, 0, 0.0, 0.0, 0.0)}
+    assert got.columns == JOB_SIDE_TABLE.names
+
+
+@pytest.fixture(scope="module")
+def synthetic_catalog(tmp_path_factory) -> Path:
+    """Two snapshots (2026-10-03 and 2026-10-20) of a small synthetic catalogue, pyarrow-written."""
+    cfg = GeneratorConfig(users=100, days=20, seed=3, jobs=400)
+    catalog = build_catalog(cfg)
+    root = tmp_path_factory.mktemp("catalog")
+    write_partitioned(pa.concat_tables([catalog.snapshot(cfg, 2), catalog.snapshot(cfg, 19)]), root)
+    return root
+
+
+def test_index_independent_of_input_partitioning(spark, synthetic_catalog):
+    snap = read_snapshot(spark, synthetic_catalog, DS)
+    vocab = build_vocab(snap)
+    events = spark.createDataFrame([("zz-unknown",), ("a-unknown",)], "job_id string")
+    one, four = (build_job_table(snap.repartition(n), events.repartition(n), ds=DS, vocab=vocab, tokens=TOK)
+                 for n in (1, 4))
+    assert build_vocab(snap.repartition(4)) == vocab  # salary stats too: exact, not order-dependent sums
+    rows_one, rows_four = sorted(one.collect()), sorted(four.collect())
+    assert rows_one == rows_four
+    n_catalog = pq.read_table(synthetic_catalog / f"ds={DS}").num_rows
+    assert [r.job_index for r in rows_one] == list(range(n_catalog + 3))  # padding + catalogue + 2 unknown
+    assert [r.job_id for r in rows_one[-2:]] == ["a-unknown", "zz-unknown"]
+
+
+@pytest.fixture(scope="module")
+def events_table(spark, tmp_path_factory) -> Path:
+    """Clean events (Delta): a catalogue job, a job absent from the catalogue, a search, an out-of-range day."""
+    t = datetime(2026, 10, 2, 12, tzinfo=timezone.utc)
+    rows = [("e1", "u1", "view", "j0000000", None, t, "search"), ("e2", "u1", "apply", "ghost-1", None, t, "search"),
+            ("e3", "u2", "search", None, "python", t, "search"),
+            ("e4", "u2", "view", "ghost-2", None, t + timedelta(days=5), "search")]
+    df = spark.createDataFrame([(*r, r[5].date()) for r in rows], spark_schema(with_partition(RAW_EVENT)))
+    path = tmp_path_factory.mktemp("events") / "clean_events"
+    df.write.format("delta").partitionBy("ds").save(str(path))
+    return path
+
+
+def test_run_writes_table_and_vocab_idempotently(spark, synthetic_catalog, events_table, tmp_path):
+    out = tmp_path / "job_side_table" / f"ds={DS}"
+    args = parse_args(["--ds", str(DS), "--catalog", str(synthetic_catalog), "--events", str(events_table),
+                       "--start", "2026-10-01", "--end", "2026-10-03", "--out", str(out)])
+    first = run(spark, args)
+    table, vocab = load_job_table(out)
+    n_catalog = pq.read_table(synthetic_catalog / f"ds={DS}").num_rows
+    assert first["catalog"] == n_catalog and first["event_only"] == 1 and first["total"] == n_catalog + 2
+    assert vocab["rows"] == {"total": n_catalog + 2, "catalog": n_catalog, "event_only": 1, "padding": 1}
+    assert vocab["tokens"]["buckets"] == 2**14 and vocab["tokens"]["title_length"] == 8
+    rows = table.to_pylist()
+    assert rows[0]["job_index"] == 0 and rows[0]["job_id"] is None and not rows[0]["in_catalog"]
+    assert rows[1]["job_id"] == "j0000000" and rows[-1]["job_id"] == "ghost-1" and not rows[-1]["in_catalog"]
+    assert rows[-1]["title_tokens"] == [0] * 8 and rows[-1]["company_id"] == 0  # id-only: every feature missing
+    arrays = job_table_arrays(table)
+    assert arrays["title_tokens"].shape == (len(rows), 8) and arrays["skill_tokens"].shape == (len(rows), 16)
+    assert arrays["title_tokens"].max() <= 2**14 and (arrays["title_tokens"][1:n_catalog + 1, 0] > 0).all()
+    assert arrays["company_id"].max() < vocab["vocab_sizes"]["company"]
+    # the Spark reader of the same folder (as inference_inputs reads it) sees the same rows and not the JSON
+    assert sorted(spark.read.parquet(str(out)).select("job_index").toPandas()["job_index"]) == list(range(len(rows)))
+    written = pq.read_schema(next(out.glob("*.parquet")))
+    as_contract = [(f.name, str(f.type).replace("element", "item")) for f in written]
+    assert as_contract == [(f.name, str(f.type)) for f in JOB_SIDE_TABLE]
+    run(spark, args)
+    again, vocab_again = load_job_table(out)
+    assert again.equals(table) and vocab_again == vocab and len(list(out.glob("*.parquet"))) == 1
+
+
+def test_vocab_reuse_keeps_ids_and_maps_unseen_to_oov(spark, synthetic_catalog, tmp_path):
+    first, later, relabelled = tmp_path / "first", tmp_path / "later", tmp_path / "relabelled"
+    run(spark, JobTableArgs(ds=DS, catalog=synthetic_catalog, out=first, min_count=3))
+    _, old_vocab = load_job_table(first)
+    catalog_later = tmp_path / "catalog"
+    snap = pq.read_table(synthetic_catalog / "ds=2026-10-20").to_pylist()
+    changed = [{**r, "company": "Brand New Co"} if i % 2 else r for i, r in enumerate(snap)]
+    write_catalog(spark, catalog_later, date(2026, 10, 20), [tuple(r[n] for n in JOB.names) for r in changed])
+    run(spark, JobTableArgs(ds=date(2026, 10, 20), catalog=catalog_later, out=later, vocab=first / VOCAB_FILE))
+    table, vocab = load_job_table(later)
+    assert vocab["vocabularies"] == old_vocab["vocabularies"] and vocab["vocab_ds"] == str(DS)
+    ids = old_vocab["vocabularies"]["company"]
+    by_id = {r["job_id"]: r for r in table.to_pylist()[1:]}
+    assert sorted(by_id) == sorted(r["job_id"] for r in changed)
+    for src in changed:
+        name = (src["company"] or "").strip()
+        want = 0 if not name else (ids.index(name) + 2 if name in ids else 1)
+        assert by_id[src["job_id"]]["company_id"] == want
+    assert sum(r["company_id"] == 1 for r in table.to_pylist()) >= len(changed) // 2  # "Brand New Co" → OOV
+    assert sum(r["company_id"] >= 2 for r in table.to_pylist()) > 0  # seen companies keep their ids
+    with pytest.raises(ConfigError, match="token settings"):
+        run(spark, JobTableArgs(ds=DS, catalog=synthetic_catalog, out=relabelled, vocab=first / VOCAB_FILE,
+                                tokens=TokenConfig(buckets=99)))
+
+
+def test_boundary_errors(spark, tmp_path):
+    with pytest.raises(DataContractError, match="no catalogue snapshot"):
+        read_snapshot(spark, tmp_path / "nothing", DS)
+    dup = tmp_path / "dup"
+    write_catalog(spark, dup, DS, [job("j1"), job("j1", title="again")])
+    with pytest.raises(DataContractError, match="duplicate"):
+        read_snapshot(spark, dup, DS)
+    with pytest.raises(SystemExit):
+        parse_args(["--ds", str(DS), "--events", "x"])
+    with pytest.raises(DataContractError, match="no job-table vocabulary"):
+        load_job_table(tmp_path)
+
+
+def test_reader_never_imports_pyspark():
+    source = Path(__file__).resolve().parents[2] / "jobtrail" / "job_table_io.py"
+    names = {a.name for n in ast.walk(ast.parse(source.read_text())) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module for n in ast.walk(ast.parse(source.read_text())) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not any(m.split(".")[0] == "pyspark" for m in names)
