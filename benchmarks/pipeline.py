@@ -1,0 +1,119 @@
+"""Benchmark: the Spark chain ingest → timelines → job table → examples on ~10 million synthetic events.
+
+    python -m benchmarks.pipeline                        # 600,000 users × 30 days ≈ 10M events, local[1] and local[2]
+    python -m benchmarks.pipeline --users 20000 --masters 'local[2]'   # a quick run
+
+The synthetic input is generated once with Spark into ``.cache/bench/`` (kept between runs). Each master
+runs the whole chain in a fresh process (a SparkContext's master is fixed), timing every stage; the
+table "Spark chain" of docs/benchmarks.md is regenerated with events per second per stage and the
+speed-up of local[2] over local[1].
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from benchmarks.report import PeakMemory, machine, write_section
+from jobtrail.contracts import Tables
+from jobtrail.settings import Settings
+
+START = date(2026, 10, 1)
+
+
+def ensure_input(users: int, days: int) -> Path:
+    """Generate (once) the synthetic dataset this benchmark reads."""
+    out = Settings.from_env().cache_dir / "bench" / f"synthetic_u{users}_d{days}_s7"
+    manifest = out / "_generator.json"
+    if not manifest.exists():
+        subprocess.run([sys.executable, "-m", "spark_jobs.generate", "--users", str(users), "--days", str(days),
+                        "--seed", "7", "--out", str(out)], check=True)
+    return out
+
+
+def chain(data: Path, work: Path, days: int) -> dict:
+    """Run every stage in this process (the master comes from JOBTRAIL_SPARK_MASTER); seconds per stage."""
+    from spark_jobs import examples, ingest, job_table, timelines
+    from spark_jobs.session import create_session
+
+    spark = create_session("jobtrail-bench-chain")
+    end = START + timedelta(days=days - 1)
+    valid_from = end - timedelta(days=max(1, days // 6) - 1)
+    root = ["--data-root", str(work)]
+    stages: dict[str, float] = {}
+    with PeakMemory() as mem:
+        t = time.perf_counter()
+        for i in range(days):
+            day = START + timedelta(days=i)
+            ingest.run(spark, ingest.parse_args(["--ds", str(day), "--input", str(data / Tables.RAW_EVENTS / f"ds={day}"),
+                                                 "--now", "2030-01-01T00:00:00", *root]))
+        stages["ingest"] = time.perf_counter() - t
+        t = time.perf_counter()
+        timelines.run(spark, timelines.parse_args(["--start", str(START), "--end", str(end), *root]))
+        stages["timelines"] = time.perf_counter() - t
+        t = time.perf_counter()
+        out = work / "examples"
+        job_table.run(spark, job_table.parse_args(["--ds", str(end), "--catalog", str(data / Tables.JOB_CATALOG),
+                                                   "--start", str(START), "--end", str(end),
+                                                   "--out", str(out / "job_side_table"), *root]))
+        stages["job_table"] = time.perf_counter() - t
+        t = time.perf_counter()
+        counts = examples.run(spark, examples.parse_args(["--start", str(START), "--end", str(end),
+                                                          "--valid-from", str(valid_from), "--out", str(out), *root]))
+        stages["examples"] = time.perf_counter() - t
+    events = spark.read.format("delta").load(str(work / Tables.CLEAN_EVENTS)).count()
+    spark.stop()
+    return {"master": os.environ.get("JOBTRAIL_SPARK_MASTER", "local[2]"), "events": events,
+            "examples": sum(counts.values()), "seconds": {k: round(v, 1) for k, v in stages.items()},
+            "peak_rss_gib": round(mem.peak_bytes / 2**30, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=600_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--masters", default="local[1],local[2]")
+    parser.add_argument("--chain", nargs=2, metavar=("DATA", "WORK"), help=argparse.SUPPRESS)  # one child run
+    args = parser.parse_args(argv)
+    if args.chain:
+        print("RESULT " + json.dumps(chain(Path(args.chain[0]), Path(args.chain[1]), args.days)), flush=True)
+        return 0
+
+    data = ensure_input(args.users, args.days)
+    results = []
+    for master in args.masters.split(","):
+        work = Settings.from_env().cache_dir / "bench" / "chain_work"
+        shutil.rmtree(work, ignore_errors=True)
+        env = {**os.environ, "JOBTRAIL_SPARK_MASTER": master}
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.pipeline", "--days", str(args.days),
+                               "--chain", str(data), str(work)], env=env, check=True, capture_output=True, text=True)
+        result = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT "))[7:])
+        results.append(result)
+        print(json.dumps(result), flush=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+    base = results[0]["seconds"]
+    rows = []
+    for r in results:
+        cells = " | ".join(f"{r['events'] / s:,.0f} ev/s ({s} s, ×{base[k] / s:.2f})" for k, s in r["seconds"].items())
+        rows.append(f"| {r['master']} | {r['events']:,} | {r['examples']:,} | {cells} | {sum(r['seconds'].values()):.0f} | {r['peak_rss_gib']} |")
+    write_section(
+        "Spark chain (ingest → timelines → job table → examples)",
+        f"Command: `python -m benchmarks.pipeline --users {args.users} --days {args.days} --masters '{args.masters}'`"
+        f" on {machine()}. Each cell: input events per second of the stage (seconds, speed-up over"
+        f" {results[0]['master']}). Ingest runs once per day ({args.days} runs).\n\n"
+        "| master | events | examples | ingest | timelines | job table | examples | total s | peak RSS GiB |\n"
+        "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
