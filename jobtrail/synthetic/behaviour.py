@@ -99,11 +99,13 @@ def plan_user(cfg: GeneratorConfig, index: int) -> UserPlan:
 class _Events:
     """Column buffers for one user's events."""
 
-    def __init__(self, plan: UserPlan, seed: int) -> None:
-        self.plan, self.seed = plan, seed
+    def __init__(self, plan: UserPlan, seed: int, end_us: int) -> None:
+        self.plan, self.seed, self.end_us = plan, seed, end_us
         self.cols: dict[str, list] = {k: [] for k in ("event_id", "event_type", "job_id", "query", "ts", "channel")}
 
     def add(self, event_type: str, job: str | None, ts: int, channel: str, query: str | None = None) -> None:
+        if ts >= self.end_us:  # a session running past the last day is cut there (events come in time order)
+            return
         n = len(self.cols["ts"])
         key = f"{self.seed}:{self.plan.index}:{n}".encode()
         self.cols["event_id"].append(hashlib.blake2b(key, digest_size=8).hexdigest())
@@ -118,7 +120,7 @@ def user_events(cfg: GeneratorConfig, catalog: Catalog, plan: UserPlan) -> dict[
     """All events of one user, in time order, as column lists (``ts`` in µs since the epoch)."""
     rng = np.random.default_rng([cfg.seed, 2, plan.index])
     job_ids = catalog.job_ids
-    out = _Events(plan, cfg.seed)
+    out = _Events(plan, cfg.seed, cfg.end_us)
     applied: set[int] = set()
     not_before = 0
     for start in plan.session_starts:

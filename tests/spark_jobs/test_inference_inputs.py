@@ -38,3 +38,31 @@ def test_inputs_use_only_events_before_the_cutoff(spark, chain, tmp_path):
 
     inference_inputs.run(spark, inference_inputs.parse_args(argv))  # rerun replaces the partition
     assert spark.read.format("delta").load(str(out)).count() == len(rows)
+
+
+def test_golden_rows(spark):
+    import pandas as pd
+    from pyspark.testing import assertDataFrameEqual
+
+    from spark_jobs.sequences import user_sequences, with_job_index
+    from spark_jobs.timelines import sessionize
+    from spark_jobs.windows import WindowConfig
+
+    rows = pd.DataFrame({
+        "event_id": ["e1", "e2", "e3", "e4"], "user_id": ["u1", "u1", "u1", "u2"],
+        "event_type": ["view", "apply", "view", "save"], "job_id": ["j1", "j1", "j2", "j2"], "query": None,
+        "ts": pd.to_datetime(["2026-10-09 08:00:00", "2026-10-09 08:10:00", "2026-10-10 00:00:00", "2026-10-09 23:59:59"], utc=True),
+        "channel": "search",
+    })
+    rows["ds"] = rows.ts.dt.date
+    side = spark.createDataFrame([("j1", 1), ("j2", 2)], "job_id string, job_index int")
+    before = spark.createDataFrame(rows).where(F.col("ts") < F.lit(datetime(2026, 10, 10)))  # the job's lookback read
+    seqs = user_sequences(with_job_index(sessionize(before), side), query_tokens=4, token_buckets=2**14)
+    got = inference_inputs.user_inputs(seqs, as_of=AS_OF, cfg=WindowConfig(window=8, min_events=2))
+    expected = spark.createDataFrame(
+        [("u1", [1, 1, 0, 0, 0, 0, 0], 2, 2, datetime(2026, 10, 9, 8, 10), False),
+         ("u2", [2, 0, 0, 0, 0, 0, 0], 1, 1, datetime(2026, 10, 9, 23, 59, 59), True)],
+        "user_id string, ctx_job_index array<int>, context_length int, n_events long, last_event_ts timestamp, "
+        "below_min_events boolean",
+    )
+    assertDataFrameEqual(got.select(*expected.columns), expected)

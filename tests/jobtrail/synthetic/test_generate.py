@@ -40,6 +40,8 @@ def test_contract_and_partitions(events):
     assert events.loc[events.event_type == "search", "query"].str.len().gt(0).all()
     assert events.loc[events.event_type != "search", "job_id"].notna().all()
     assert events.ds.nunique() == 30
+    first, last = pd.Timestamp("2026-10-01", tz="UTC"), pd.Timestamp("2026-10-31", tz="UTC")
+    assert events.ts.min() >= first and events.ts.max() < last  # sessions running past the window are cut
 
 
 def test_heavy_tailed_activity(events):
