@@ -1,7 +1,9 @@
 """Benchmark: synthetic data generation, single process and through Spark at the 10M-event scale.
 
     make bench                                   # both, default sizes
-    python -m benchmarks.generate --spark-users 600000 --local-users 20000
+    python -m benchmarks.generate --spark-users 610000 --local-users 20000
+
+The Spark run's output is kept in ``.cache/bench/`` for :mod:`benchmarks.pipeline` to read.
 
 Prints one JSON line per run and regenerates the "Synthetic data generation" section of
 docs/benchmarks.md.
@@ -16,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.report import PeakMemory, machine, write_section
+from benchmarks.report import BENCH_USERS, PeakMemory, dataset_dir, machine, write_section
 from jobtrail.contracts import Tables
 from jobtrail.synthetic.config import GeneratorConfig
 
@@ -52,7 +54,7 @@ def bench_spark(users: int, days: int, out: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--local-users", type=int, default=20_000)
-    parser.add_argument("--spark-users", type=int, default=600_000, help="600,000 users ≈ 10M events")
+    parser.add_argument("--spark-users", type=int, default=BENCH_USERS, help="610,000 users ≈ 10.1M events")
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args(argv)
     results = []
@@ -62,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(results[-1]), flush=True)
             shutil.rmtree(Path(tmp) / "local")
         if args.spark_users:
-            results.append(bench_spark(args.spark_users, args.days, Path(tmp) / "spark"))
+            target = dataset_dir(args.spark_users, args.days)
+            shutil.rmtree(target, ignore_errors=True)
+            results.append(bench_spark(args.spark_users, args.days, target))
             print(json.dumps(results[-1]), flush=True)
     rows = "\n".join(
         f"| {r['engine']} | {r['users']:,} | {r['days']} | {r['events']:,} | {r['seconds']} | "

@@ -1,9 +1,10 @@
 """Benchmark: the Spark chain ingest → timelines → job table → examples on ~10 million synthetic events.
 
-    python -m benchmarks.pipeline                        # 600,000 users × 30 days ≈ 10M events, local[1] and local[2]
+    python -m benchmarks.pipeline                        # 610,000 users × 30 days ≈ 10.1M events, local[1] and local[2]
     python -m benchmarks.pipeline --users 20000 --masters 'local[2]'   # a quick run
 
-The synthetic input is generated once with Spark into ``.cache/bench/`` (kept between runs). Each master
+The synthetic input is generated once with Spark into ``.cache/bench/`` (kept between runs; the
+generation benchmark leaves it there). Each master
 runs the whole chain in a fresh process (a SparkContext's master is fixed), timing every stage; the
 table "Spark chain" of docs/benchmarks.md is regenerated with events per second per stage and the
 speed-up of local[2] over local[1].
@@ -21,7 +22,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from benchmarks.report import PeakMemory, machine, write_section
+from benchmarks.report import BENCH_USERS, PeakMemory, dataset_dir, machine, write_section
 from jobtrail.contracts import Tables
 from jobtrail.settings import Settings
 
@@ -30,7 +31,7 @@ START = date(2026, 10, 1)
 
 def ensure_input(users: int, days: int) -> Path:
     """Generate (once) the synthetic dataset this benchmark reads."""
-    out = Settings.from_env().cache_dir / "bench" / f"synthetic_u{users}_d{days}_s7"
+    out = dataset_dir(users, days)
     manifest = out / "_generator.json"
     if not manifest.exists():
         subprocess.run([sys.executable, "-m", "spark_jobs.generate", "--users", str(users), "--days", str(days),
@@ -77,7 +78,7 @@ def chain(data: Path, work: Path, days: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=600_000)
+    parser.add_argument("--users", type=int, default=BENCH_USERS)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--masters", default="local[1],local[2]")
     parser.add_argument("--chain", nargs=2, metavar=("DATA", "WORK"), help=argparse.SUPPRESS)  # one child run

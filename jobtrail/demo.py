@@ -49,9 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         F.round(F.avg((F.col("count") > 100).cast("int")) * 100, 2).alias("pct_users_over_100"),
     ).show()
     truth = spark.read.parquet(str(args.out / Tables.GROUND_TRUTH))
-    changer = (
+    acted = table.where(F.col("event_type").isin("apply", "save")).groupBy("user_id").agg(F.count("*").alias("acts"))
+    changer = (  # the busiest three-phase career changer
         truth.where("user_kind = 'career_changer'").groupBy("user_id")
-        .agg(F.countDistinct("intent").alias("n")).where("n = 3").orderBy("user_id").first()
+        .agg(F.countDistinct("intent").alias("n")).where("n = 3")
+        .join(acted, "user_id").orderBy(F.desc("acts"), "user_id").first()
     )
     if changer is not None:
         print(f"career changer {changer.user_id}: latent intent by phase")

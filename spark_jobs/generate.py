@@ -1,7 +1,7 @@
 """Spark job: the synthetic dataset at scale (the same rows as ``jobtrail generate``, in parallel).
 
-Users are split over Spark tasks; each task rebuilds the (small, seeded) job catalogue and runs the
-per-user generator of :mod:`jobtrail.synthetic.behaviour`, whose output depends only on
+Users are split over Spark tasks; the seeded job catalogue is built once on the driver and broadcast,
+and each task runs the per-user generator of :mod:`jobtrail.synthetic.behaviour`, whose output depends only on
 (seed, user index) — so the rows are identical for any number of partitions.
 
 Run::
@@ -24,7 +24,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 
 from jobtrail.contracts import GROUND_TRUTH, JOB, Tables, with_partition
-from jobtrail.synthetic.catalog import build_catalog
+from jobtrail.synthetic.catalog import Catalog, build_catalog
 from jobtrail.synthetic.config import GeneratorConfig
 from jobtrail.synthetic.generate import EVENT_SCHEMA, ground_truth_table, events_table, write_manifest
 from spark_jobs.schemas import spark_schema
@@ -37,13 +37,15 @@ class GenerateArgs:
     partitions: int
 
 
-def synthetic_events(spark: SparkSession, cfg: GeneratorConfig, *, partitions: int) -> DataFrame:
+def synthetic_events(
+    spark: SparkSession, cfg: GeneratorConfig, *, partitions: int, catalog: Catalog | None = None
+) -> DataFrame:
     """Raw events of all ``cfg.users`` users, generated on the executors."""
+    shared = spark.sparkContext.broadcast(catalog or build_catalog(cfg))
 
     def generate(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        catalog = build_catalog(cfg)
         for batch in batches:
-            yield from events_table(cfg, catalog, batch.column(0).to_numpy()).to_batches()
+            yield from events_table(cfg, shared.value, batch.column(0).to_numpy()).to_batches()
 
     users = spark.range(0, cfg.users, numPartitions=partitions)
     return users.mapInArrow(generate, spark_schema(EVENT_SCHEMA))
@@ -60,14 +62,14 @@ def synthetic_ground_truth(spark: SparkSession, cfg: GeneratorConfig, *, partiti
     return users.mapInArrow(generate, spark_schema(GROUND_TRUTH))
 
 
-def synthetic_catalog(spark: SparkSession, cfg: GeneratorConfig) -> DataFrame:
+def synthetic_catalog(spark: SparkSession, cfg: GeneratorConfig, *, catalog: Catalog | None = None) -> DataFrame:
     """The daily job-catalogue snapshots, one Spark task per slice of days."""
+    shared = spark.sparkContext.broadcast(catalog or build_catalog(cfg))
 
     def generate(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        catalog = build_catalog(cfg)
         for batch in batches:
             for day in batch.column(0).to_pylist():
-                yield from catalog.snapshot(cfg, int(day)).to_batches()
+                yield from shared.value.snapshot(cfg, int(day)).to_batches()
 
     days = spark.range(0, cfg.days, numPartitions=min(cfg.days, 8))
     return days.mapInArrow(generate, spark_schema(with_partition(JOB)))
@@ -98,9 +100,11 @@ def run(spark: SparkSession, args: GenerateArgs) -> dict[str, int]:
     """Generate and write every table of the dataset; returns row counts."""
     cfg, out = args.config, args.out
     out.mkdir(parents=True, exist_ok=True)
+    catalog = build_catalog(cfg)
+    events = synthetic_events(spark, cfg, partitions=args.partitions, catalog=catalog)
     counts = {
-        Tables.RAW_EVENTS: write_table(synthetic_events(spark, cfg, partitions=args.partitions), out / Tables.RAW_EVENTS),
-        Tables.JOB_CATALOG: write_table(synthetic_catalog(spark, cfg), out / Tables.JOB_CATALOG),
+        Tables.RAW_EVENTS: write_table(events, out / Tables.RAW_EVENTS),
+        Tables.JOB_CATALOG: write_table(synthetic_catalog(spark, cfg, catalog=catalog), out / Tables.JOB_CATALOG),
         Tables.GROUND_TRUTH: write_table(
             synthetic_ground_truth(spark, cfg, partitions=args.partitions), out / Tables.GROUND_TRUTH
         ),

@@ -67,11 +67,12 @@ def ground_truth_table(cfg: GeneratorConfig, users: Iterable[int]) -> pa.Table:
     ids, kinds, intents, seniorities, phases, days = [], [], [], [], [], []
     for index in users:
         plan = plan_user(cfg, int(index))
-        phase_of_day = np.array([plan.phase_on(d) for d in range(cfg.days)])
+        first_days = [phase.first_day for phase in plan.phases]
+        phase_of_day = np.searchsorted(first_days, np.arange(cfg.days), side="right") - 1
         ids.extend([plan.user_id] * cfg.days)
         kinds.extend([plan.kind] * cfg.days)
-        intents.extend(FAMILIES[plan.phases[p].family].name for p in phase_of_day)
-        seniorities.extend(plan.phases[p].seniority for p in phase_of_day)
+        intents.extend(np.array([FAMILIES[p.family].name for p in plan.phases], dtype=object)[phase_of_day])
+        seniorities.extend(np.array([p.seniority for p in plan.phases])[phase_of_day].tolist())
         phases.extend(phase_of_day.tolist())
         days.append(np.arange(cfg.days, dtype=np.int32) + first_day)
     return pa.table(
