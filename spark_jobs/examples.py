@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from jobtrail.contracts import TRAINING_EXAMPLE, Tables
 from jobtrail.errors import ConfigError

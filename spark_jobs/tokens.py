@@ -25,8 +25,7 @@ def token_ids(words: Column, *, buckets: int) -> Column:
 
 def pad(ids: Column, *, length: int) -> Column:
     """The first ``length`` ids of ``ids``, padded with 0 to exactly ``length``."""
-    head = F.slice(F.concat(ids, F.array_repeat(F.lit(0), length)), 1, length)
-    return head
+    return F.slice(F.concat(ids, F.array_repeat(F.lit(0), length)), 1, length)
 
 
 def query_token_ids(query: Column, *, buckets: int, max_tokens: int) -> Column:
