@@ -59,6 +59,14 @@ SPARK_JOBS = {
 }
 """``jobtrail <name> ARGS`` runs ``spark_jobs/<module>.py ARGS`` in-process: the same arguments as spark-submit."""
 
+MODEL_JOBS = {
+    "train": ("tf_models.train", "train an aggregator on training examples, export it, log it to MLflow"),
+    "promote": ("tf_models.promote", "compare a registered version with the champion; promote it if better"),
+}
+"""TensorFlow commands (no Spark): ``jobtrail train ARGS`` runs ``python -m tf_models.train ARGS``."""
+
+JOBS = {**SPARK_JOBS, **MODEL_JOBS}
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jobtrail", description="Job-seeker activity → user embeddings.")
@@ -85,17 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
     amz.add_argument("--out", type=Path, required=True)
     amz.set_defaults(run=_load_amazon_games)
 
-    for name, (module, summary) in SPARK_JOBS.items():
+    for name, (module, summary) in JOBS.items():
         sub.add_parser(name, help=f"{summary} ({module.replace('.', '/')}.py; --help for its arguments)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in SPARK_JOBS:
+    if argv and argv[0] in JOBS:
         import importlib
 
-        return importlib.import_module(SPARK_JOBS[argv[0]][0]).main(argv[1:])
+        return importlib.import_module(JOBS[argv[0]][0]).main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     started = time.perf_counter()

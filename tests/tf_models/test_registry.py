@@ -1,0 +1,57 @@
+"""MLflow: a run with params, metrics and a registered version; the champion gate; models:/ URIs resolve."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import SMALL
+from jobtrail.errors import ConfigError
+from tf_models import promote, registry
+from tf_models.train import parse_args, run
+
+
+def test_train_register_promote_resolve(planted, data_root, tmp_path):
+    common = ["--examples", str(planted.root), "--registered-name", "planted_mean", "--model", "mean", *SMALL]
+    good = run(parse_args([*common, "--out", str(tmp_path / "good"), "--epochs", "3"]))
+    assert good["model_version"] == "1" and good["run_id"]
+    client = registry.connect()
+    assert registry.tracking_uri() == f"sqlite:///{data_root.resolve() / 'mlflow' / 'mlflow.db'}"
+    logged = client.get_run(good["run_id"]).data
+    assert logged.params["model"] == "mean" and logged.params["config.job_dim"] == "16"
+    assert logged.metrics["val_auc"] == pytest.approx(good["metrics"]["val_auc"])
+    history = client.get_metric_history(good["run_id"], "val_auc")
+    assert len(history) == good["metrics"]["epochs_run"] + 1  # one per epoch, then the final evaluation
+    assert history[-1].value == pytest.approx(good["metrics"]["val_auc"])
+
+    with pytest.raises(ConfigError, match="no version .* alias 'champion'"):
+        registry.resolve_model("models:/planted_mean@champion")
+    first = promote.run(promote.parse_args(["--name", "planted_mean", "--version", "1", "--examples", str(planted.root)]))
+    assert first["promoted"] and first["champion"] is None
+    assert first["candidate"]["auc"] == pytest.approx(good["metrics"]["val_auc"], abs=0.01)
+    champion = registry.resolve_model("models:/planted_mean@champion")
+    assert (champion.name, champion.version) == ("planted_mean", "1")
+    assert (champion.path / "saved_model.pb").exists() and (champion.path / "jobtrail_model.json").exists()
+
+    # a barely trained candidate does not beat the champion: the alias stays, the comparison is recorded
+    poor = run(parse_args([*common, "--out", str(tmp_path / "poor"), "--epochs", "1", "--learning-rate", "1e-6"]))
+    assert poor["model_version"] == "2"
+    second = promote.run(promote.parse_args(["--name", "planted_mean", "--version", "2", "--examples", str(planted.root)]))
+    assert not second["promoted"] and second["champion"]["version"] == "1"
+    assert second["candidate"]["auc"] < second["champion"]["auc"]
+    assert registry.alias_version("planted_mean") == "1"
+    tag = json.loads(client.get_model_version("planted_mean", "2").tags["promotion"])
+    assert tag["promoted"] is False
+    assert "gate_champion_auc" in client.get_run(poor["run_id"]).data.metrics
+    assert registry.resolve_model("models:/planted_mean/2").version == "2"
+
+
+def test_model_names_and_uris_are_validated(data_root, tmp_path):
+    for bad in ("../etc", "a b", "", "x" * 101):
+        with pytest.raises(ConfigError):
+            registry.check_model_name(bad)
+    with pytest.raises(ConfigError, match="neither"):
+        registry.resolve_model(str(tmp_path / "missing"))
+    with pytest.raises(SystemExit):
+        promote.parse_args(["--name", "ok", "--version", "latest", "--examples", str(tmp_path)])

@@ -1,0 +1,99 @@
+"""Promotion gate: score a registered version and the current champion on the same validation data.
+
+    jobtrail promote --name jobtrail_transformer --version 3 --examples data/examples/w32 [--alias champion]
+
+Both models score the validation split of ``--examples`` with :func:`tf_models.scoring.score_examples` and
+:mod:`tf_models.metrics` (the evaluation harness's code). The alias moves to the candidate only when its
+AUC beats the champion's by more than ``--min-improvement`` (or there is no champion yet). The comparison is
+logged to the candidate's MLflow run (metrics ``gate_*``) and as a tag on the model version; the JSON printed
+last is ``{"promoted", "reason", "candidate": {...}, "champion": {...} | null}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tf_models  # noqa: F401
+from jobtrail.errors import JobtrailError
+from tf_models.metrics import PRIMARY, ranking_metrics
+from tf_models.registry import CHAMPION, alias_version, check_model_name, connect, resolve_model, set_alias
+from tf_models.scoring import score_examples
+
+
+@dataclass(frozen=True)
+class PromoteArgs:
+    name: str
+    version: str
+    examples: Path
+    alias: str = CHAMPION
+    job_table: Path | None = None
+    min_improvement: float = 0.0
+
+
+def parse_args(argv: list[str] | None = None) -> PromoteArgs:
+    p = argparse.ArgumentParser(prog="jobtrail promote", description=__doc__.split("\n")[0])
+    p.add_argument("--name", type=check_model_name, required=True, help="registered model name")
+    p.add_argument("--version", required=True, help="the candidate version (a number)")
+    p.add_argument("--examples", type=Path, required=True, help="examples folder; its validation split is used")
+    p.add_argument("--alias", default=CHAMPION)
+    p.add_argument("--job-table", type=Path, default=None, help="default: <examples>/job_side_table")
+    p.add_argument("--min-improvement", type=float, default=0.0, help="AUC margin the candidate must exceed")
+    ns = p.parse_args(argv)
+    if not ns.version.isdigit():
+        p.error(f"--version must be a version number, got {ns.version!r}")
+    return PromoteArgs(**vars(ns))
+
+
+def evaluate(uri: str, args: PromoteArgs) -> dict[str, Any]:
+    model = resolve_model(uri)
+    labels, logits, weights, kinds = score_examples(model.path, args.examples, split="validation",
+                                                    job_table=args.job_table)
+    return {"version": model.version, **ranking_metrics(labels, logits, weights, kinds)}
+
+
+def run(args: PromoteArgs) -> dict[str, Any]:
+    client = connect()
+    candidate = evaluate(f"models:/{args.name}/{args.version}", args)
+    current = alias_version(args.name, args.alias, client)
+    champion = evaluate(f"models:/{args.name}/{current}", args) if current and current != args.version else None
+    if current == args.version:
+        promoted, reason = False, f"version {args.version} already is @{args.alias}"
+    elif champion is None:
+        promoted, reason = True, f"no @{args.alias} yet"
+    else:
+        promoted = candidate[PRIMARY] is not None and (
+            champion[PRIMARY] is None or candidate[PRIMARY] > champion[PRIMARY] + args.min_improvement)
+        reason = (f"candidate {PRIMARY} {candidate[PRIMARY]:.4f} vs champion {champion[PRIMARY]:.4f} "
+                  f"(margin {args.min_improvement})") if champion[PRIMARY] is not None and candidate[PRIMARY] \
+            is not None else "AUC undefined on this validation data"
+    if promoted:
+        set_alias(args.name, args.version, args.alias, client)
+    result = {"promoted": promoted, "reason": reason, "candidate": candidate, "champion": champion}
+    run_id = client.get_model_version(args.name, args.version).run_id
+    if run_id:
+        for who, metrics in (("candidate", candidate), ("champion", champion)):
+            for key, value in (metrics or {}).items():
+                if isinstance(value, float):
+                    client.log_metric(run_id, f"gate_{who}_{key}", value)
+    client.set_model_version_tag(args.name, args.version, "promotion", json.dumps(result, default=str)[:5000])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        result = run(args)
+    except JobtrailError as e:
+        print(f"jobtrail promote: error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

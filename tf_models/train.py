@@ -1,0 +1,163 @@
+"""Training CLI: train one aggregator on the next-action task, export it, log and register it in MLflow.
+
+    jobtrail train --model transformer --examples data/examples/w32 --out data/runs/transformer \\
+        [--jobs <examples>/job_side_table] [--epochs 5 --batch-size 512 --embedding-dim 64 ...] \\
+        [--registered-name jobtrail_transformer]
+    jobtrail train --model decay --decay-rate 0.5,0.6,0.7,0.8,0.9,0.95 ...   # grid search, best rate kept
+
+Strategy: ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` is set (each worker runs this same command),
+``MirroredStrategy`` when more than one GPU is visible, the default strategy otherwise. Checkpoints go to
+``<out>/backup`` every ``--checkpoint-every`` steps (and each epoch): a run killed midway resumes from
+there when started again with the same arguments. Early stopping on validation AUC keeps the best
+weights; TensorBoard logs are in ``<out>/logs``; with ``--deterministic`` (the default without a GPU) a
+seed gives the same model every time. Each epoch prints one progress line with examples per second.
+
+Outputs: ``<out>/saved_model`` (see :mod:`tf_models.signatures`) and ``<out>/result.json`` — also printed as
+the last line: ``{"model_dir", "run_id", "model_name", "model_version", "metrics": {...}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tf_models  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+from jobtrail.errors import JobtrailError
+from tf_models.config import AGGREGATOR_NAMES, ModelConfig
+
+
+def _rates(text: str) -> tuple[float, ...]:
+    try:
+        rates = tuple(float(r) for r in text.split(","))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"--decay-rate takes comma-separated numbers, got {text!r}") from e
+    if not all(0 < r <= 1 for r in rates):
+        raise argparse.ArgumentTypeError(f"decay rates must be in (0, 1], got {text!r}")
+    return rates
+
+
+@dataclass(frozen=True)
+class TrainArgs:
+    model: str
+    examples: Path
+    out: Path
+    jobs: Path | None = None
+    epochs: int = 5
+    batch_size: int = 512
+    embedding_dim: int = 64
+    learning_rate: float = 1e-3
+    seed: int = 7
+    patience: int = 2
+    retrieval_weight: float = 0.0
+    decay_rate: tuple[float, ...] = (0.8,)
+    d_model: int = 64
+    heads: int = 2
+    layers: int = 2
+    dropout: float = 0.1
+    filters: int = 128
+    kernel_size: int = 3
+    checkpoint_every: int = 200
+    deterministic: bool | None = None
+    registered_name: str | None = None
+    mlflow: bool = True
+    materialise_jobs: bool = False
+
+    @property
+    def job_table(self) -> Path:
+        return self.jobs or self.examples / "job_side_table"
+
+    def model_config(self, rate: float | None = None) -> ModelConfig:
+        params: dict[str, Any] = {}
+        if self.model == "decay":
+            params = {"rate": rate if rate is not None else self.decay_rate[0]}
+        elif self.model == "cnn":
+            params = {"filters": self.filters, "kernel_size": self.kernel_size, "dropout": self.dropout}
+        elif self.model in ("transformer", "multiseq"):
+            params = {"d_model": self.d_model, "heads": self.heads, "layers": self.layers, "dropout": self.dropout}
+        return ModelConfig(aggregator=self.model, job_dim=self.embedding_dim, aggregator_params=params,
+                           retrieval_weight=self.retrieval_weight)
+
+
+def parse_args(argv: list[str] | None = None) -> TrainArgs:
+    p = argparse.ArgumentParser(prog="jobtrail train", description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=AGGREGATOR_NAMES, required=True, help="the aggregator")
+    p.add_argument("--examples", type=Path, required=True, help="--out of spark_jobs/examples.py")
+    p.add_argument("--jobs", type=Path, default=None, help="job side table (default: <examples>/job_side_table)")
+    p.add_argument("--out", type=Path, required=True, help="run folder: saved_model, backup, logs, result.json")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=512, help="global batch size")
+    p.add_argument("--embedding-dim", type=int, default=64, help="D, the job embedding width")
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--patience", type=int, default=2, help="early stopping: epochs without a better val AUC")
+    p.add_argument("--retrieval-weight", type=float, default=0.0, help="> 0 adds the in-batch retrieval loss")
+    p.add_argument("--decay-rate", type=_rates, default=(0.8,), help="decay only; several: grid search")
+    p.add_argument("--d-model", type=int, default=64, help="transformers: model width")
+    p.add_argument("--heads", type=int, default=2)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--filters", type=int, default=128, help="cnn: filters per convolution")
+    p.add_argument("--kernel-size", type=int, default=3)
+    p.add_argument("--checkpoint-every", type=int, default=200, help="steps between resumable checkpoints")
+    det = p.add_mutually_exclusive_group()
+    det.add_argument("--deterministic", dest="deterministic", action="store_true", default=None)
+    det.add_argument("--no-deterministic", dest="deterministic", action="store_false")
+    p.add_argument("--registered-name", default=None, help="register the model under this MLflow name")
+    p.add_argument("--no-mlflow", dest="mlflow", action="store_false", help="do not log to MLflow")
+    p.add_argument("--materialise-jobs", action="store_true", help="benchmark only: job features per position")
+    ns = p.parse_args(argv)
+    for name in ("epochs", "batch_size", "embedding_dim", "checkpoint_every", "heads", "layers", "d_model"):
+        if getattr(ns, name) <= 0:
+            p.error(f"--{name.replace('_', '-')} must be positive")
+    if len(ns.decay_rate) > 1 and ns.model != "decay":
+        p.error("several --decay-rate values (a grid search) only apply to --model decay")
+    return TrainArgs(**vars(ns))
+
+
+def run(args: TrainArgs) -> dict[str, Any]:
+    """Train (a grid of decay rates, or one model), export the best, log it; returns the result dict."""
+    from tf_models.fit import fit_and_export
+
+    started = time.perf_counter()
+    rates = args.decay_rate if args.model == "decay" else (None,)
+    trials = []
+    for rate in rates:
+        out = args.out if len(rates) == 1 else args.out / "grid" / f"rate={rate}"
+        trials.append((rate, fit_and_export(args, args.model_config(rate), out)))
+    rate, best = max(trials, key=lambda t: t[1]["metrics"]["val_auc"])
+    if len(rates) > 1 and best["model_dir"] is not None:
+        shutil.rmtree(args.out / "saved_model", ignore_errors=True)
+        shutil.copytree(best["model_dir"], args.out / "saved_model")
+        best = {**best, "model_dir": str(args.out / "saved_model"),
+                "grid": {str(r): t["metrics"]["val_auc"] for r, t in trials}, "decay_rate": rate}
+    result = {**best, "model_name": args.registered_name, "model_version": None, "run_id": None,
+              "seconds": round(time.perf_counter() - started, 1)}
+    if args.mlflow and best["is_chief"]:
+        from tf_models.registry import log_run
+
+        result |= log_run(args, result)
+    result.pop("is_chief")
+    if best["model_dir"] is not None:
+        (args.out / "result.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        result = run(args)
+    except JobtrailError as e:
+        print(f"jobtrail train: error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
