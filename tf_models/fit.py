@@ -152,4 +152,4 @@ def fit_and_export(args: Any, config: ModelConfig, out: Path) -> dict[str, Any]:
         (out / "history.json").write_text(json.dumps(history_json, indent=2) + "\n")
     sys.stdout.flush()
     return {"model_dir": model_dir, "metrics": metrics, "history": history_json, "is_chief": chief,
-            "config": config.to_dict()}
+            "config": config.to_dict(), "epoch_examples_per_second": [round(r, 1) for r in progress.rates]}
