@@ -56,12 +56,15 @@ SPARK_JOBS = {
     "timelines": ("spark_jobs.timelines", "sessionized per-user timelines over a date range"),
     "examples": ("spark_jobs.examples", "sliding-window training examples with random negatives"),
     "inference-inputs": ("spark_jobs.inference_inputs", "each user's latest events before a cutoff"),
+    "infer": ("spark_jobs.infer", "user embeddings of one as-of date into the Delta feature table"),
+    "monitor": ("spark_jobs.monitor", "check a feature-table partition; fail on NaNs, low coverage, drift"),
 }
 """``jobtrail <name> ARGS`` runs ``spark_jobs/<module>.py ARGS`` in-process: the same arguments as spark-submit."""
 
 MODEL_JOBS = {
     "train": ("tf_models.train", "train an aggregator on training examples, export it, log it to MLflow"),
     "promote": ("tf_models.promote", "compare a registered version with the champion; promote it if better"),
+    "evaluate": ("evaluation.cli", "train configurations on a time split, measure them, write docs/evaluation.md"),
 }
 """TensorFlow commands (no Spark): ``jobtrail train ARGS`` runs ``python -m tf_models.train ARGS``."""
 

@@ -188,3 +188,69 @@ JOB_SIDE_TABLE = pa.schema(
 
 Built by ``spark_jobs.job_table``; read on the TF side with ``jobtrail.job_table_io.load_job_table``.
 """
+
+USER_EMBEDDING = pa.schema(
+    [
+        pa.field("user_id", pa.string(), nullable=False),
+        pa.field("as_of_date", pa.date32(), nullable=False),
+        pa.field("as_of_ts", UTC_TS, nullable=False),  # the cutoff: only events strictly before it were used
+        pa.field("embedding", pa.list_(pa.float32())),  # fixed dimension (table property); zeros on cold start
+        pa.field("embedding_dim", pa.int32(), nullable=False),
+        pa.field("model_name", pa.string(), nullable=False),
+        pa.field("model_version", pa.string(), nullable=False),
+        pa.field("n_events", pa.int64(), nullable=False),  # events before the cutoff in the inputs' lookback
+        pa.field("last_event_ts", UTC_TS),
+        pa.field("is_fallback", pa.bool_(), nullable=False),  # carried forward or cold start
+        pa.field("embedding_as_of_date", pa.date32()),  # run that computed the embedding; null = cold start
+        pa.field("computed_at", UTC_TS, nullable=False),  # when this row was written
+    ],
+    metadata={"contract": "user_embedding", "partition": "as_of_date",
+              "key": "user_id,model_name,model_version,as_of_date"},
+)
+"""The feature table (Delta, partitioned by ``as_of_date``): one user embedding per user, model and day.
+
+A computed row has ``embedding_as_of_date = as_of_date``; a carried-forward row (``is_fallback``) repeats an
+earlier embedding of the same model version and keeps that run's ``embedding_as_of_date``; a cold-start row
+(``is_fallback``, ``embedding_as_of_date`` null) holds zeros. See ``feature_store/table.py``.
+"""
+
+USER_EMBEDDING_INT8 = pa.schema(
+    [
+        *[f for f in USER_EMBEDDING if f.name != "embedding"][:3],
+        pa.field("embedding_q", pa.list_(pa.int8())),  # round(embedding / embedding_scale), in -127..127
+        pa.field("embedding_scale", pa.float32()),  # max |embedding| / 127 per row (0 for a zero vector)
+        *[f for f in USER_EMBEDDING if f.name != "embedding"][3:],
+    ],
+    metadata={**USER_EMBEDDING.metadata, b"contract": b"user_embedding_int8"},
+)
+"""The feature table's compact storage: the same rows with the embedding quantised to int8 with a scale."""
+
+EMBEDDING_MONITORING = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("as_of_date", pa.date32(), nullable=False),
+        pa.field("model_name", pa.string(), nullable=False),
+        pa.field("model_version", pa.string(), nullable=False),
+        pa.field("previous_as_of_date", pa.date32()),  # the same model version's earlier partition compared
+        pa.field("checked_at", UTC_TS, nullable=False),
+        pa.field("status", pa.string(), nullable=False),  # pass | fail
+        pa.field("failed_checks", pa.list_(pa.string())),
+        pa.field("rows", pa.int64(), nullable=False),
+        pa.field("users_scored", pa.int64(), nullable=False),  # computed this run (not fallback)
+        pa.field("carried_forward", pa.int64(), nullable=False),
+        pa.field("cold_start", pa.int64(), nullable=False),
+        pa.field("fallback_share", pa.float64()),
+        pa.field("active_users", pa.int64(), nullable=False),  # users with events on the day(s) before the cutoff
+        pa.field("active_covered", pa.int64(), nullable=False),
+        pa.field("coverage", pa.float64()),
+        pa.field("nan_rows", pa.int64(), nullable=False),  # NaN/inf/null values, null or wrong-size embeddings
+        *[pa.field(f"norm_p{q:02d}", pa.float64()) for q in (0, 5, 50, 95, 100)],
+        *[pa.field(f"cos_{group}_{name}", t) for group in ("active", "inactive")
+          for name, t in (("pairs", pa.int64()), ("p05", pa.float64()), ("p50", pa.float64()), ("p95", pa.float64()))],
+        pa.field("cos_median_checked", pa.float64()),  # median over recomputed users with an earlier embedding
+        pa.field("staleness_histogram", pa.map_(pa.string(), pa.int64())),  # as_of_ts − last_event_ts buckets
+        pa.field("thresholds", pa.string(), nullable=False),  # JSON
+    ],
+    metadata={"contract": "embedding_monitoring", "partition": "as_of_date"},
+)
+"""One row per monitoring run of a feature-table partition (``spark_jobs/monitor.py``)."""

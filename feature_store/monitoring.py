@@ -1,0 +1,176 @@
+"""Checks on one feature-table partition (a day × model version) before it is published.
+
+Metrics (one row of contract ``EMBEDDING_MONITORING`` per run, computed in three Spark passes):
+
+- ``rows``, ``users_scored`` (computed this run), ``carried_forward``, ``cold_start``, ``fallback_share``;
+- ``active_users`` (distinct users with clean events on the ``active_days`` days before the cutoff),
+  ``active_covered`` (those with a row), ``coverage`` = covered / active (null when nobody was active);
+- ``nan_rows``: rows whose embedding is null, has the wrong size, or holds a NaN / ±inf / null value;
+- ``norm_p00 … norm_p100``: L2-norm quantiles of the valid, non-cold-start embeddings;
+- day-over-day cosine per user against the latest earlier partition of the **same model name and version**
+  (a new version is compared only with itself: its first day has no cosine), quantiles split by active
+  users (events since the earlier run's cutoff) and inactive users; ``cos_median_checked`` is the median
+  over users recomputed this run (carried-forward rows are trivially identical and left out);
+- ``staleness_histogram``: as_of_ts − last_event_ts in buckets ``<1d``, ``1-7d``, ``7-30d``, ``30-90d``,
+  ``>=90d`` and ``none``.
+
+Checks (:class:`Thresholds`, all configurable) and their names in ``failed_checks`` and error messages:
+``rows`` (at least ``min_rows``), ``nan`` (at most ``max_nan_rows``), ``coverage`` (at least
+``min_coverage``), ``cosine_collapse`` (median at least ``min_median_cosine``), ``fallback_share`` (at most
+``max_fallback_share``; 1.0 = off).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from jobtrail.errors import JobtrailError
+
+STALENESS_BUCKETS = ((1, "<1d"), (7, "1-7d"), (30, "7-30d"), (90, "30-90d"), (None, ">=90d"))
+NORM_QUANTILES = (0, 5, 50, 95, 100)
+
+
+class MonitoringFailed(JobtrailError):
+    """A feature-table partition failed one or more monitoring checks; it must not be published."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    max_nan_rows: int = 0
+    min_coverage: float = 0.95
+    min_median_cosine: float = 0.5
+    min_rows: int = 1
+    max_fallback_share: float = 1.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def l2_norm(embedding: Column) -> Column:
+    return F.sqrt(F.aggregate(embedding, F.lit(0.0).cast("double"), lambda acc, x: acc + x.cast("double") * x))
+
+
+def cosine(a: Column, b: Column) -> Column:
+    dot = F.aggregate(F.zip_with(a, b, lambda x, y: x.cast("double") * y), F.lit(0.0).cast("double"), lambda acc, v: acc + v)
+    return dot / (l2_norm(a) * l2_norm(b))
+
+
+def invalid(embedding: Column, dim: Column) -> Column:
+    """True for a null embedding, one of the wrong size, or one with a NaN / ±inf / null value."""
+    bad_value = F.exists(embedding, lambda x: x.isNull() | F.isnan(x) | (F.abs(x) == F.lit(float("inf"))))
+    return embedding.isNull() | (F.size(embedding) != dim) | bad_value
+
+
+def _quantiles(column: Column, qs: tuple[float, ...]) -> Column:
+    return F.percentile_approx(column, list(qs), 10_000)
+
+
+def partition_metrics(today: DataFrame, previous: DataFrame | None, active_users: DataFrame) -> dict[str, Any]:
+    """The metrics of one decoded partition ``today`` (one day, one model version); see the module docstring.
+
+    ``previous``: the same model version's latest earlier partition (decoded) or None; ``active_users``:
+    a DataFrame with a ``user_id`` column (duplicates allowed).
+    """
+    cold = F.col("is_fallback") & F.col("embedding_as_of_date").isNull()
+    carried = F.col("is_fallback") & F.col("embedding_as_of_date").isNotNull()
+    bad = invalid(F.col("embedding"), F.col("embedding_dim"))
+    days = (F.unix_micros("as_of_ts") - F.unix_micros("last_event_ts")) / F.lit(86_400e6)
+    bucket = F.when(F.col("last_event_ts").isNull(), "none")
+    for high, name in STALENESS_BUCKETS:
+        bucket = bucket.when(days < high, name) if high is not None else bucket.otherwise(name)
+    names = [name for _, name in STALENESS_BUCKETS] + ["none"]
+    first = today.select("*", bad.alias("_bad"), cold.alias("_cold"), carried.alias("_carried"),
+                         bucket.alias("_bucket"), l2_norm("embedding").alias("_norm")).agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.count_if(~F.col("is_fallback")).alias("users_scored"),
+        F.count_if("_carried").alias("carried_forward"),
+        F.count_if("_cold").alias("cold_start"),
+        F.count_if("_bad").alias("nan_rows"),
+        _quantiles(F.when(~F.col("_bad") & ~F.col("_cold"), F.col("_norm")),
+                   tuple(q / 100 for q in NORM_QUANTILES)).alias("norms"),
+        *[F.count_if(F.col("_bucket") == name).alias(f"_h{i}") for i, name in enumerate(names)],
+    ).first()
+    metrics: dict[str, Any] = {k: int(first[k]) for k in
+                               ("rows", "users_scored", "carried_forward", "cold_start", "nan_rows")}
+    fallbacks = metrics["carried_forward"] + metrics["cold_start"]
+    metrics["fallback_share"] = fallbacks / metrics["rows"] if metrics["rows"] else None
+    norms = first.norms or [None] * len(NORM_QUANTILES)
+    metrics |= {f"norm_p{q:02d}": (float(v) if v is not None else None) for q, v in zip(NORM_QUANTILES, norms)}
+    metrics["staleness_histogram"] = {name: int(first[f"_h{i}"]) for i, name in enumerate(names)}
+
+    active = active_users.select("user_id").distinct()
+    covered = active.join(today.select("user_id", F.lit(True).alias("_has_row")), "user_id", "left").agg(
+        F.count(F.lit(1)).alias("active"), F.count_if(F.col("_has_row").isNotNull()).alias("covered")).first()
+    metrics["active_users"], metrics["active_covered"] = int(covered.active), int(covered.covered)
+    metrics["coverage"] = covered.covered / covered.active if covered.active else None
+    return metrics | cosine_metrics(today, previous)
+
+
+def cosine_metrics(today: DataFrame, previous: DataFrame | None) -> dict[str, Any]:
+    """Day-over-day cosine quantiles (active / inactive users) and the checked median; nulls without ``previous``."""
+    out: dict[str, Any] = {f"cos_{g}_{n}": None for g in ("active", "inactive") for n in ("p05", "p50", "p95")}
+    out |= {"cos_active_pairs": 0, "cos_inactive_pairs": 0, "cos_median_checked": None}
+    if previous is None:
+        return out
+    usable = ~invalid(F.col("embedding"), F.col("embedding_dim")) & F.col("embedding_as_of_date").isNotNull()
+    now = today.where(usable).select("user_id", F.col("embedding").alias("_a"), "last_event_ts", "is_fallback")
+    before = previous.where(usable).select("user_id", F.col("embedding").alias("_b"),
+                                           F.col("as_of_ts").alias("_prev_cutoff"))
+    pairs = now.join(before, "user_id").select(
+        cosine(F.col("_a"), F.col("_b")).alias("_cos"), "is_fallback",
+        F.coalesce(F.col("last_event_ts") >= F.col("_prev_cutoff"), F.lit(False)).alias("_active"))
+    quantiles, groups = (0.05, 0.5, 0.95), (("active", True), ("inactive", False))
+    row = pairs.agg(
+        *[F.count_if(F.col("_active") == flag).alias(f"cos_{g}_pairs") for g, flag in groups],
+        *[_quantiles(F.when(F.col("_active") == flag, F.col("_cos")), quantiles).alias(f"_{g}") for g, flag in groups],
+        F.percentile_approx(F.when(~F.col("is_fallback"), F.col("_cos")), 0.5, 10_000).alias("cos_median_checked"),
+    ).first()
+    for group in ("active", "inactive"):
+        out[f"cos_{group}_pairs"] = int(row[f"cos_{group}_pairs"])
+        values = row[f"_{group}"] or [None] * 3
+        out |= {f"cos_{group}_{n}": v for n, v in zip(("p05", "p50", "p95"), values)}
+    out["cos_median_checked"] = row.cos_median_checked
+    return out
+
+
+def evaluate(metrics: dict[str, Any], thresholds: Thresholds) -> list[tuple[str, str]]:
+    """The failed checks as (name, message); empty when the partition may be published."""
+    failed = []
+    if metrics["rows"] < thresholds.min_rows:
+        failed.append(("rows", f"{metrics['rows']} rows, at least {thresholds.min_rows} expected"))
+    if metrics["nan_rows"] > thresholds.max_nan_rows:
+        failed.append(("nan", f"{metrics['nan_rows']} rows with NaN/inf/null values or a wrong dimension "
+                              f"(at most {thresholds.max_nan_rows} allowed)"))
+    if metrics["coverage"] is not None and metrics["coverage"] < thresholds.min_coverage:
+        failed.append(("coverage", f"{metrics['active_covered']} of {metrics['active_users']} active users have a row "
+                                   f"(coverage {metrics['coverage']:.3f} < floor {thresholds.min_coverage})"))
+    median = metrics["cos_median_checked"]
+    if median is not None and median < thresholds.min_median_cosine:
+        failed.append(("cosine_collapse", f"median day-over-day cosine {median:.3f} < {thresholds.min_median_cosine} "
+                                          "(same model version): embeddings no longer match their users"))
+    share = metrics["fallback_share"]
+    if share is not None and share > thresholds.max_fallback_share:
+        failed.append(("fallback_share", f"fallback share {share:.3f} > {thresholds.max_fallback_share}"))
+    return failed
+
+
+def render_markdown(row: dict[str, Any], failures: list[tuple[str, str]]) -> str:
+    """A readable report of one monitoring row."""
+    def fmt(value: Any) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else ("—" if value is None else str(value))
+
+    head = (f"# Embedding monitoring — {row['as_of_date']} — {row['model_name']} v{row['model_version']}\n\n"
+            f"**Status: {row['status'].upper()}** (run `{row['run_id']}`, checked {row['checked_at']}, compared with "
+            f"{row['previous_as_of_date'] or 'no earlier partition of this version'})\n")
+    checks = "\n".join(f"- ❌ `{name}`: {message}" for name, message in failures) or "- ✅ every check passed"
+    skip = {"run_id", "as_of_date", "model_name", "model_version", "checked_at", "status", "failed_checks",
+            "previous_as_of_date", "staleness_histogram", "thresholds"}
+    table = "\n".join(f"| {k} | {fmt(v)} |" for k, v in row.items() if k not in skip)
+    hist = " | ".join(f"{k}: {v}" for k, v in row["staleness_histogram"].items())
+    return (f"{head}\n## Checks\n\n{checks}\n\nThresholds: `{row['thresholds']}`\n\n## Metrics\n\n| metric | value |\n"
+            f"|---|---|\n{table}\n\n## Staleness (as-of − last event)\n\n{hist}\n")

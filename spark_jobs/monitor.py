@@ -1,0 +1,156 @@
+"""Spark job: monitor one feature-table partition after inference; fail (so nothing is published) on bad data.
+
+Reads the rows of ``--as-of`` and one model version from the feature table (``--model-name`` /
+``--model-version``; by default the only model written that day, or the latest version of
+``--model-name``), the same version's latest earlier partition (day-over-day cosine: a new version is
+compared only with itself), and the clean events of the ``--active-days`` days before the cutoff (the
+day's active users). Metrics and checks are described in :mod:`feature_store.monitoring`.
+
+Outputs, written before the verdict so a failed run is recorded too:
+
+- one row per run in the monitoring Delta table (``--out``, contract ``EMBEDDING_MONITORING``, partitioned by
+  ``as_of_date``; a rerun replaces the row of its (as-of, model name, version), userMetadata = run id);
+- ``<report-dir>/<as-of>__<model>__<version>.md`` (readable report) and ``.json`` (the same row).
+
+Then :func:`run` raises :class:`feature_store.monitoring.MonitoringFailed` naming every failed check
+(``rows``, ``nan``, ``coverage``, ``cosine_collapse``, ``fallback_share``); ``main`` prints it and exits
+with status 1, so spark-submit fails and the DAG does not publish.
+
+    spark-submit spark_jobs/monitor.py --as-of 2026-10-31 --model-name jobtrail --model-version 3 \\
+        [--min-coverage 0.95] [--min-median-cosine 0.5] [--max-nan-rows 0] [--max-fallback-share 1.0]
+    jobtrail monitor --as-of 2026-10-31
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from feature_store import table as ft
+from feature_store.monitoring import MonitoringFailed, Thresholds, evaluate, partition_metrics, render_markdown
+from feature_store.selection import pick_model
+from jobtrail.contracts import EMBEDDING_MONITORING, Tables
+from jobtrail.errors import DataContractError
+from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta
+from spark_jobs.schemas import spark_schema
+
+
+@dataclass(frozen=True)
+class MonitorArgs:
+    as_of: date
+    features: Path
+    events: Path
+    out: Path
+    report_dir: Path
+    thresholds: Thresholds
+    model_name: str | None = None
+    model_version: str | None = None
+    active_days: int = 1
+    run_id: str | None = None
+
+
+def parse_args(argv: list[str] | None = None) -> MonitorArgs:
+    parser = argparse.ArgumentParser(description="Monitor one feature-table partition; fail on bad embeddings.")
+    parser.add_argument("--as-of", type=iso_date, required=True)
+    parser.add_argument("--model-name", default=None, help="default: the only model written that day")
+    parser.add_argument("--model-version", default=None, help="default: the latest version written that day")
+    parser.add_argument("--features", type=Path, default=None, help="feature table (Delta)")
+    parser.add_argument("--events", type=Path, default=None, help="clean events (Delta) for the day's active users")
+    parser.add_argument("--out", type=Path, default=None, help="monitoring table (Delta)")
+    parser.add_argument("--report-dir", type=Path, default=None, help="where the .md/.json reports go")
+    parser.add_argument("--active-days", type=positive_int, default=1, help="active = events on these days before as-of")
+    parser.add_argument("--run-id", default=None)
+    defaults = Thresholds()
+    parser.add_argument("--max-nan-rows", type=int, default=defaults.max_nan_rows)
+    parser.add_argument("--min-coverage", type=float, default=defaults.min_coverage)
+    parser.add_argument("--min-median-cosine", type=float, default=defaults.min_median_cosine)
+    parser.add_argument("--min-rows", type=int, default=defaults.min_rows)
+    parser.add_argument("--max-fallback-share", type=float, default=defaults.max_fallback_share)
+    add_data_root(parser)
+    a = parser.parse_args(argv)
+    root = data_root(a.data_root)
+    thresholds = Thresholds(a.max_nan_rows, a.min_coverage, a.min_median_cosine, a.min_rows, a.max_fallback_share)
+    return MonitorArgs(a.as_of, a.features or root / Tables.FEATURE_TABLE, a.events or root / Tables.CLEAN_EVENTS,
+                       a.out or root / Tables.MONITORING, a.report_dir or root / "monitoring_reports", thresholds,
+                       a.model_name, a.model_version, a.active_days, a.run_id)
+
+
+def select_partition(features: DataFrame, as_of: date, model_name: str | None, model_version: str | None) -> tuple[str, str]:
+    """(name, version) to check among the models written on ``as_of``."""
+    if model_name is not None and model_version is not None:
+        return model_name, model_version  # an empty partition fails the ``rows`` check
+    day = features.where(F.col("as_of_date") == F.lit(as_of)).groupBy("model_name", "model_version").count().collect()
+    if not day:
+        raise DataContractError(f"the feature table has no rows for {as_of}; run spark_jobs/infer.py first")
+    return pick_model([(r.model_name, r.model_version, as_of) for r in day], model_name, model_version)
+
+
+def active_users(events: DataFrame, *, as_of: date, days: int) -> DataFrame:
+    """Distinct users with clean events on the ``days`` days before ``as_of``."""
+    start = as_of - timedelta(days=days)
+    return events.where(F.col("ds").between(F.lit(start), F.lit(as_of - timedelta(days=1)))).select("user_id").distinct()
+
+
+def write_row(spark: SparkSession, row: dict[str, Any], path: Path) -> None:
+    """Replace this (as-of, model, version)'s row of the monitoring table."""
+    df = spark.createDataFrame([row], spark_schema(EMBEDDING_MONITORING))
+    (df.write.format("delta").mode("overwrite").partitionBy("as_of_date")
+     .option("replaceWhere", ft.replace_predicate(row["as_of_date"], row["model_name"], row["model_version"]))
+     .option("userMetadata", json.dumps({"job": "monitor", "run_id": row["run_id"]})).save(str(path)))
+
+
+def write_report(row: dict[str, Any], failures: list[tuple[str, str]], report_dir: Path) -> Path:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    stem = report_dir / f"{row['as_of_date']}__{row['model_name']}__{row['model_version']}"
+    stem.with_suffix(".json").write_text(json.dumps(row, indent=2, default=str) + "\n")
+    path = stem.with_suffix(".md")
+    path.write_text(render_markdown(row, failures))
+    return path
+
+
+def run(spark: SparkSession, args: MonitorArgs) -> dict[str, Any]:
+    features = ft.read_features(spark, args.features)
+    name, version = select_partition(features, args.as_of, args.model_name, args.model_version)
+    today = features.where(ft.replace_predicate(args.as_of, name, version))
+    previous_date, previous = ft.previous_partition(spark, args.features, args.as_of, name, version)
+    active = active_users(read_delta(spark, args.events), as_of=args.as_of, days=args.active_days)
+    metrics = partition_metrics(today, ft.decode(previous) if previous is not None else None, active)
+    failures = evaluate(metrics, args.thresholds)
+    row = {"run_id": args.run_id or f"monitor-{args.as_of}-{uuid.uuid4().hex[:8]}", "as_of_date": args.as_of,
+           "model_name": name, "model_version": version, "previous_as_of_date": previous_date,
+           "checked_at": datetime.now(timezone.utc), "status": "fail" if failures else "pass",
+           "failed_checks": [check for check, _ in failures], **metrics, "thresholds": args.thresholds.to_json()}
+    row = {k: row[k] for k in EMBEDDING_MONITORING.names}
+    write_row(spark, row, args.out)
+    report = write_report(row, failures, args.report_dir)
+    if failures:
+        details = "; ".join(f"check '{check}' failed: {message}" for check, message in failures)
+        raise MonitoringFailed(f"monitoring of {args.features} {args.as_of} {name}/{version}: {details}. "
+                               f"Nothing should be published; report: {report}")
+    return {k: (str(v) if isinstance(v, (date, datetime)) else v) for k, v in row.items()} | {"report": str(report)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from spark_jobs.session import create_session
+
+    args = parse_args(argv)
+    try:
+        result = run(create_session("jobtrail-monitor"), args)
+    except MonitoringFailed as e:
+        print(f"monitor: FAILED: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps({"job": "monitor", **result}, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

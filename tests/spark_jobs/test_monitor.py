@@ -1,0 +1,115 @@
+"""Monitoring: a normal run passes; NaNs, low coverage and shuffled embeddings each fail naming the check;
+one row per run in the monitoring table plus a readable report; a new model version is compared with itself."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from pyspark.sql import functions as F
+
+from feature_store.monitoring import MonitoringFailed
+from jobtrail.contracts import USER_EMBEDDING
+from spark_jobs import monitor
+
+DAY1, DAY2 = date(2026, 10, 10), date(2026, 10, 11)
+USERS = [f"u{i:02d}" for i in range(40)]  # u00-u19 active on DAY1 (events after its cutoff), u20-u39 not
+DIM = 8
+
+
+def rows(version: str, day: date, embeddings: np.ndarray, *, users=USERS, fallback: dict | None = None) -> list[dict]:
+    """Feature-table rows; ``fallback`` maps a user to 'carry' or 'cold'."""
+    out = []
+    for user, vector in zip(users, embeddings):
+        kind = (fallback or {}).get(user)
+        active = int(user[1:]) < 20
+        out.append({
+            "user_id": user, "as_of_date": day, "as_of_ts": datetime(day.year, day.month, day.day, tzinfo=timezone.utc),
+            "embedding": [0.0] * DIM if kind == "cold" else [float(x) for x in vector], "embedding_dim": DIM,
+            "model_name": "m", "model_version": version, "n_events": 6,
+            "last_event_ts": datetime(2026, 10, 10 if active and day == DAY2 else 5, 12, tzinfo=timezone.utc),
+            "is_fallback": kind is not None, "embedding_as_of_date": None if kind == "cold" else (DAY1 if kind == "carry" else day),
+            "computed_at": datetime(2026, 10, 11, 1, tzinfo=timezone.utc)})
+    return out
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    from deltalake import write_deltalake
+
+    root = tmp_path_factory.mktemp("monitor")
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(len(USERS), DIM))
+    drift = base + rng.normal(scale=0.1, size=base.shape)
+    with_nan = drift.copy()
+    with_nan[[3, 30], 1] = np.nan
+    data = []
+    for version in ("ok", "nan", "cov", "shuf"):
+        data += rows(version, DAY1, base)
+    data += rows("ok", DAY2, np.vstack([drift[:38], base[38:]]), fallback={"u38": "carry", "u39": "cold"})
+    data += rows("nan", DAY2, with_nan)
+    data += rows("cov", DAY2, drift[5:], users=USERS[5:])  # u00-u04, active yesterday, lost
+    data += rows("shuf", DAY2, np.roll(drift, 1, axis=0))  # every embedding now belongs to another user
+    data += rows("new", DAY2, rng.normal(size=(len(USERS), DIM)))  # a new version: nothing earlier to compare with
+    write_deltalake(root / "features", pa.Table.from_pylist(data, USER_EMBEDDING), partition_by=["as_of_date"])
+    events = pa.table({"user_id": USERS[:20], "event_type": ["view"] * 20,
+                       "ts": pa.array([datetime(2026, 10, 10, 12)] * 20, pa.timestamp("us", "UTC")), "ds": [DAY1] * 20})
+    write_deltalake(root / "events", events, partition_by=["ds"])
+    return root
+
+
+def args(root, version: str, *extra: str):
+    return monitor.parse_args(["--as-of", str(DAY2), "--model-name", "m", "--model-version", version,
+                               "--features", str(root / "features"), "--events", str(root / "events"),
+                               "--out", str(root / "monitoring"), "--report-dir", str(root / "reports"), *extra])
+
+
+def test_a_normal_run_passes_with_one_row_and_a_report(spark, tables):
+    result = monitor.run(spark, args(tables, "ok", "--run-id", "m1"))
+    assert result["status"] == "pass" and result["failed_checks"] == []
+    assert (result["rows"], result["users_scored"], result["carried_forward"], result["cold_start"]) == (40, 38, 1, 1)
+    assert (result["active_users"], result["active_covered"], result["coverage"], result["nan_rows"]) == (20, 20, 1.0, 0)
+    assert result["previous_as_of_date"] == str(DAY1)
+    assert result["cos_median_checked"] > 0.95 and result["cos_active_pairs"] == 20 and result["cos_inactive_pairs"] == 19
+    assert result["staleness_histogram"] == {"<1d": 20, "1-7d": 20, "7-30d": 0, "30-90d": 0, ">=90d": 0, "none": 0}
+    assert 0 < result["norm_p00"] <= result["norm_p50"] <= result["norm_p100"]
+    report = (tables / "reports" / f"{DAY2}__m__ok.md").read_text()
+    assert "Status: PASS" in report and "coverage" in report
+    assert json.loads((tables / "reports" / f"{DAY2}__m__ok.json").read_text())["run_id"] == "m1"
+
+    monitor.run(spark, args(tables, "ok", "--run-id", "m2"))  # a rerun replaces the run's row
+    stored = spark.read.format("delta").load(str(tables / "monitoring")).where("model_version = 'ok'")
+    assert [r.run_id for r in stored.collect()] == ["m2"]
+
+
+@pytest.mark.parametrize("version, check, message", [
+    ("nan", "nan", "2 rows with NaN/inf/null values"),
+    ("cov", "coverage", "15 of 20 active users have a row"),
+    ("shuf", "cosine_collapse", "median day-over-day cosine"),
+])
+def test_bad_partitions_fail_naming_the_check(spark, tables, version, check, message):
+    with pytest.raises(MonitoringFailed, match=f"check '{check}' failed: {message}"):
+        monitor.run(spark, args(tables, version))
+    stored = spark.read.format("delta").load(str(tables / "monitoring")).where(F.col("model_version") == version).collect()
+    assert [(r.status, r.failed_checks) for r in stored] == [("fail", [check])]  # the failure is recorded too
+    assert "Status: FAIL" in (tables / "reports" / f"{DAY2}__m__{version}.md").read_text()
+
+
+def test_thresholds_are_configurable_and_the_cli_exit_status_says_fail(spark, tables, capsys):
+    from jobtrail.cli import main
+
+    argv = ["monitor", "--as-of", str(DAY2), "--model-name", "m", "--model-version", "cov", "--features",
+            str(tables / "features"), "--events", str(tables / "events"), "--out", str(tables / "monitoring"),
+            "--report-dir", str(tables / "reports")]
+    assert main(argv) == 1 and "check 'coverage' failed" in capsys.readouterr().err
+    assert main([*argv, "--min-coverage", "0.7"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["status"] == "pass"
+
+
+def test_a_new_model_version_is_compared_only_with_itself(spark, tables):
+    result = monitor.run(spark, args(tables, "new"))
+    assert result["status"] == "pass" and result["previous_as_of_date"] is None
+    assert result["cos_median_checked"] is None and result["cos_active_pairs"] == 0
