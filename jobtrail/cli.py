@@ -64,7 +64,6 @@ SPARK_JOBS = {
 MODEL_JOBS = {
     "train": ("tf_models.train", "train an aggregator on training examples, export it, log it to MLflow"),
     "promote": ("tf_models.promote", "compare a registered version with the champion; promote it if better"),
-    "evaluate": ("evaluation.cli", "train configurations on a time split, measure them, write docs/evaluation.md"),
 }
 """TensorFlow commands (no Spark): ``jobtrail train ARGS`` runs ``python -m tf_models.train ARGS``."""
 
