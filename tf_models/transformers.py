@@ -154,7 +154,8 @@ class _TransformerBase(tf.keras.layers.Layer):
         self.make_layers()
 
     def make_layers(self) -> None:
-        raise NotImplementedError
+        """Create the encoder(s): each subclass (unified, multi-sequence) defines its own."""
+        raise TypeError(f"{type(self).__name__} must define make_layers() (the base class builds no encoder)")
 
     def encoder(self, name: str) -> TimelineEncoder:
         return TimelineEncoder(self.d_model, self.heads, self.layers, self.ff_dim, self.dropout, self.max_len,
