@@ -89,6 +89,8 @@ class NextActionModel(tfrs.Model):
             if candidate_probability is None:
                 raise ConfigError("the retrieval objective needs the targets' popularity (candidate_probability)")
             self.retrieval_query = tf.keras.layers.Dense(config.job_dim, use_bias=False, name="retrieval_query")
+            # Built now: ``call`` never reaches it, so the optimizer must see its kernel before the first step.
+            self.retrieval_query.build((None, self.user_dim))
             self.candidate_probability = tf.Variable(candidate_probability.astype(np.float32), trainable=False,
                                                      name="candidate_probability")
             self.retrieval = tfrs.tasks.Retrieval(
