@@ -1,22 +1,146 @@
-"""``make demo``: run what exists of the pipeline on the embedded default dataset and show the result.
+"""``make demo``: the whole pipeline on the embedded default, with real Airflow, Spark, TensorFlow, Delta and MLflow.
 
-Today: generate the synthetic job-seeker dataset (2,000 users, 30 days), read it back with Spark
-(Delta-enabled session from the one factory), write the raw events as a Delta table and print what
-is there — event counts per type and per day, the activity tail, and one career changer's story.
+1. generate the synthetic job-seeker dataset (``--users`` × ``--days``, seed ``--seed``) into the data root;
+2. history: every day but the last two written straight into ``clean_events`` (the synthetic rows are valid by
+   construction; a real deployment backfills these days with the daily DAG, whose ingest validates them);
+3. an embedded Airflow: SQLite metadata in ``<out>/airflow`` (``airflow db migrate``), this project's DAGs;
+4. the training DAG (``airflow dags test jobtrail_training``): examples over the history, the chosen aggregator
+   and the baselines, the promotion gate (the first model becomes ``champion``);
+5. the daily DAG for the last two days (``airflow dags test jobtrail_daily_embeddings``): ingest, side table
+   with the champion's vocabulary, inference inputs, batch inference, monitoring, publish;
+6. a summary: the feature table, rows per day, the model's validation metrics next to the baselines', the
+   monitoring figures, and how to query the table from Spark SQL and from pandas.
 
-    python -m jobtrail.demo --out data/demo
+Spark steps run through ``spark-submit`` on ``local[2]``; every task's log is under ``<out>/airflow/logs`` and
+each DAG run's full output in ``<out>/logs``.
+
+    python -m jobtrail.demo --out data/demo [--users 2000 --days 30 --aggregator transformer --epochs 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
-from jobtrail.contracts import Tables
-from jobtrail.synthetic.config import GeneratorConfig
-from jobtrail.synthetic.generate import generate
+from jobtrail.contracts import RAW_EVENT, Tables, with_partition
+from jobtrail.errors import JobtrailError
+from jobtrail.settings import Settings
+
+MARKER = ".jobtrail-demo"
+AGGREGATORS = ("mean", "decay", "cnn", "transformer", "multiseq")
+
+
+def _clock(started: float) -> str:
+    seconds = time.perf_counter() - started
+    return f"{int(seconds // 60)}m{seconds % 60:04.1f}s"
+
+
+def prepare(out: Path, keep: bool) -> None:
+    """Start from an empty demo folder; refuse to delete a folder this demo did not create."""
+    if out.exists() and any(out.iterdir()) and not keep:
+        if not (out / MARKER).exists():
+            raise JobtrailError(f"{out} exists and was not made by the demo (no {MARKER}): choose another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by python -m jobtrail.demo; deleted and rebuilt by the next run\n")
+
+
+def load_history(data_root: Path, last_day: date) -> int:
+    """Write the raw events up to ``last_day`` into ``clean_events`` (Delta, by ``ds``) without Spark."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as pads
+    from deltalake import write_deltalake
+
+    schema = with_partition(RAW_EVENT)
+    table = pads.dataset(data_root / Tables.RAW_EVENTS, partitioning="hive").to_table()
+    table = table.set_column(table.schema.get_field_index("ds"), "ds", pc.cast(table["ds"], pa.date32()))
+    table = table.filter(pc.field("ds") <= pa.scalar(last_day, pa.date32())).select(schema.names).cast(schema)
+    write_deltalake(str(data_root / Tables.CLEAN_EVENTS), table, partition_by=["ds"], mode="overwrite")
+    return table.num_rows
+
+
+def feature_rows_per_day(table: Path) -> list[tuple[str, str, str, int, int]]:
+    """(as_of_date, model, version, rows, fallback rows) of every partition of the feature table."""
+    from deltalake import DeltaTable
+
+    rows = DeltaTable(str(table)).to_pyarrow_table(columns=["as_of_date", "model_name", "model_version", "is_fallback"])
+    counts: dict[tuple, list[int]] = {}
+    for day, name, version, fallback in zip(*(rows.column(c).to_pylist() for c in rows.column_names)):
+        entry = counts.setdefault((str(day), name, str(version)), [0, 0])
+        entry[0] += 1
+        entry[1] += int(bool(fallback))
+    return [(*key, n, f) for key, (n, f) in sorted(counts.items())]
+
+
+def monitoring_rows(data_root: Path) -> list[dict[str, Any]]:
+    from deltalake import DeltaTable
+
+    table = DeltaTable(str(data_root / Tables.MONITORING)).to_pyarrow_table()
+    return sorted(table.to_pylist(), key=lambda r: (str(r["as_of_date"]), r["model_version"]))
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies inside it (copy-pasteable from the repo root)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _f(value: Any, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def summary(data_root: Path, report: dict[str, Any], days: list[date]) -> str:
+    table = data_root / Tables.FEATURE_TABLE
+    lines = ["", "=" * 100, "jobtrail demo — summary", "=" * 100,
+             f"feature table (Delta, partitioned by as_of_date): {table.resolve()}", "",
+             "rows per day:", "  as_of_date  model                       version   rows  fallback"]
+    for day, name, version, n, fallback in feature_rows_per_day(table):
+        lines.append(f"  {day}  {name:<27} {version:>7} {n:>6} {fallback:>9}")
+    promotion = report.get("promotion", {})
+    lines += ["", f"model: {report['aggregator']} registered as {report['model_name']} v{report['model_version']}, "
+              f"trained on {report['start']}..{report['end']}, validation targets from {report['valid_from']}",
+              f"promotion gate: promoted={promotion.get('promoted')} ({promotion.get('reason')})", "",
+              "validation (same split for every model):", report["table"], "",
+              "monitoring (one row per published partition):",
+              "  as_of_date  status  rows  scored  carried  cold  coverage  nan  norm_p50  cos_median  fallback_share"]
+    for row in monitoring_rows(data_root):
+        lines.append(f"  {row['as_of_date']}  {row['status']:<6} {row['rows']:>5} {row['users_scored']:>7} "
+                     f"{row['carried_forward']:>8} {row['cold_start']:>5} {_f(row['coverage'], 3):>9} "
+                     f"{row['nan_rows']:>4} {_f(row['norm_p50'], 3):>9} {_f(row['cos_median_checked'], 3):>11} "
+                     f"{_f(row['fallback_share'], 3):>15}")
+    as_of = (days[-1] + timedelta(days=1)).isoformat()
+    root = data_root.resolve()
+    bin_dir = _shown(Path(sys.executable).parent)
+    conf = _shown(Settings.from_env().cache_dir / "spark-conf" / "spark-defaults.conf")
+    lines += [
+        "", "query it:",
+        f"  Spark SQL: PYSPARK_PYTHON={bin_dir}/python {bin_dir}/spark-sql --properties-file {conf} -e 'SELECT "
+        f"user_id, n_events, is_fallback, slice(embedding, 1, 4) FROM delta.`{table.resolve()}` WHERE as_of_date = "
+        f"\"{as_of}\" ORDER BY user_id LIMIT 5'",
+        f"  pandas:    {bin_dir}/python -c \"from feature_store.readers import read_pandas; import datetime as d; "
+        f"print(read_pandas('{table.resolve()}', as_of_date=d.date.fromisoformat('{as_of}')).head())\"",
+        "", f"tables under {root}: raw_events, clean_events, quarantine_events, timelines, job_side_table, "
+        f"inference_inputs, user_embeddings, embedding_monitoring; MLflow store {root / 'mlflow'}",
+    ]
+    return "\n".join(lines)
+
+
+def pandas_sample(table: Path, as_of: date) -> str:
+    from feature_store.readers import read_pandas
+
+    df = read_pandas(table, as_of_date=as_of)
+    df = df.assign(embedding=df["embedding"].map(lambda v: "[" + ", ".join(f"{x:.3f}" for x in v[:4]) + ", …]"))
+    return df[["user_id", "as_of_date", "model_version", "n_events", "is_fallback", "embedding"]].head(3).to_string()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,45 +149,72 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=2_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--aggregator", choices=AGGREGATORS, default="transformer")
+    parser.add_argument("--baselines", default="mean,decay", help="comma-separated, from mean,decay ('' for none)")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--window", type=int, default=32)
+    parser.add_argument("--keep", action="store_true", help="reuse --out instead of starting from scratch")
     args = parser.parse_args(argv)
+    if args.days < 8:
+        parser.error("--days must be at least 8 (history, validation days and two daily runs)")
+
+    from jobtrail.orchestration.embedded import airflow_env, dags_test, migrate
+    from jobtrail.synthetic.config import GeneratorConfig
+    from jobtrail.synthetic.generate import generate
 
     started = time.perf_counter()
-    counts = generate(GeneratorConfig(users=args.users, days=args.days, seed=args.seed), args.out)
-    print(f"[1/2] generated {counts} into {args.out} in {time.perf_counter() - started:.1f}s")
+    out = args.out
+    try:
+        prepare(out, args.keep)
+    except JobtrailError as e:
+        print(f"demo: {e}", file=sys.stderr)
+        return 2
+    data_root, logs = out / "data", out / "logs"
+    config = GeneratorConfig(users=args.users, days=args.days, seed=args.seed)
+    counts = generate(config, data_root)
+    first = config.start
+    last = first + timedelta(days=args.days - 1)
+    daily_days = [last - timedelta(days=1), last]
+    history_end = daily_days[0] - timedelta(days=1)
+    print(f"[1/6] synthetic data: {counts[Tables.RAW_EVENTS]:,} events of {args.users:,} users, {first}..{last}, "
+          f"seed {args.seed} → {data_root}  ({_clock(started)})", flush=True)
 
-    from pyspark.sql import functions as F
+    rows = load_history(data_root, history_end)
+    print(f"[2/6] history {first}..{history_end}: {rows:,} events into {Tables.CLEAN_EVENTS} "
+          f"(synthetic rows are valid by construction; the daily DAG ingests the last two days)  ({_clock(started)})",
+          flush=True)
 
-    from spark_jobs.session import create_session
+    env = airflow_env(out / "airflow", data_root)
+    migrate(env, log=logs / "airflow-db-migrate.log")
+    print(f"[3/6] Airflow metadata (SQLite) in {out / 'airflow'}; DAGs from dags/  ({_clock(started)})", flush=True)
 
-    spark = create_session("jobtrail-demo")
-    events = spark.read.parquet(str(args.out / Tables.RAW_EVENTS))
-    delta_path = str(args.out / "delta" / Tables.RAW_EVENTS)
-    events.write.format("delta").mode("overwrite").partitionBy("ds").save(delta_path)
-    table = spark.read.format("delta").load(delta_path)
-    print(f"[2/2] Delta table {delta_path}: {table.count()} events, {table.select('user_id').distinct().count()} users")
-    table.groupBy("event_type").count().orderBy(F.desc("count")).show()
-    per_user = table.groupBy("user_id").count()
-    per_user.select(
-        F.percentile_approx("count", 0.5).alias("median_events_per_user"),
-        F.percentile_approx("count", 0.99).alias("p99"),
-        F.round(F.avg((F.col("count") > 100).cast("int")) * 100, 2).alias("pct_users_over_100"),
-    ).show()
-    truth = spark.read.parquet(str(args.out / Tables.GROUND_TRUTH))
-    acted = table.where(F.col("event_type").isin("apply", "save")).groupBy("user_id").agg(F.count("*").alias("acts"))
-    changer = (  # the busiest three-phase career changer
-        truth.where("user_kind = 'career_changer'").groupBy("user_id")
-        .agg(F.countDistinct("intent").alias("n")).where("n = 3")
-        .join(acted, "user_id").orderBy(F.desc("acts"), "user_id").first()
-    )
-    if changer is not None:
-        print(f"career changer {changer.user_id}: latent intent by phase")
-        (truth.where(F.col("user_id") == changer.user_id).groupBy("phase", "intent", "intent_seniority")
-         .agg(F.min("ds").alias("from"), F.max("ds").alias("to")).orderBy("phase").show(truncate=False))
-        catalog = spark.read.parquet(str(args.out / Tables.JOB_CATALOG)).select("job_id", "title").distinct()
-        (table.where((F.col("user_id") == changer.user_id) & F.col("event_type").isin("apply", "save"))
-         .join(catalog, "job_id").orderBy("ts").select("ts", "event_type", "title").show(50, truncate=False))
-    spark.stop()
-    print(f"demo finished in {time.perf_counter() - started:.1f}s")
+    valid_from = history_end - timedelta(days=2)
+    baselines = [b for b in args.baselines.split(",") if b]
+    conf = {"start": first.isoformat(), "end": history_end.isoformat(), "valid_from": valid_from.isoformat(),
+            "aggregator": args.aggregator, "window": args.window, "epochs": args.epochs, "baselines": baselines}
+    print(f"[4/6] training DAG: airflow dags test jobtrail_training --conf '{json.dumps(conf)}'", flush=True)
+    try:
+        took = dags_test("jobtrail_training", conf, env, log=logs / "jobtrail_training.log")
+        print(f"      succeeded in {took:.0f}s; log {logs / 'jobtrail_training.log'}  ({_clock(started)})", flush=True)
+        for step, day in enumerate(daily_days, start=5):
+            daily_conf = {"ds": day.isoformat()}
+            log = logs / f"jobtrail_daily_embeddings_{day}.log"
+            print(f"[{step}/6] daily DAG for ds={day} (embeddings as of {day + timedelta(days=1)}): "
+                  f"airflow dags test jobtrail_daily_embeddings --conf '{json.dumps(daily_conf)}'", flush=True)
+            took = dags_test("jobtrail_daily_embeddings", daily_conf, env, log=log)
+            print(f"      succeeded in {took:.0f}s; log {log}  ({_clock(started)})", flush=True)
+    except JobtrailError as e:
+        print(f"demo: {e}\n      each task's log: {out / 'airflow' / 'logs'}", file=sys.stderr)
+        return 1
+
+    reports = sorted((data_root / "models").glob("*/*/report.json"), key=lambda p: p.stat().st_mtime)
+    report = json.loads(reports[-1].read_text())
+    print(summary(data_root, report, daily_days))
+    print("\npandas (the line above, run):")
+    print(pandas_sample(data_root / Tables.FEATURE_TABLE, daily_days[-1] + timedelta(days=1)))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\ndemo finished in {_clock(started)} (generate, history, Airflow set-up, 3 DAG runs) on "
+          f"{os.cpu_count()} cores; load average at the end {load}")
     return 0
 
 

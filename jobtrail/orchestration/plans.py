@@ -1,0 +1,294 @@
+"""What each DAG run does, as data: validated parameters → dates, paths and the exact argument lists of every job.
+
+Pure functions, no Airflow: the DAG tasks call them with the run's params and dates, the tests call them
+directly and feed the argument lists to each job's own ``parse_args``. Every list is what a data engineer
+would type after ``spark-submit spark_jobs/<job>.py`` (or ``jobtrail``); paths are absolute, inside the data
+root, and ``--data-root`` is always explicit so a job never depends on the environment of a remote driver.
+
+Daily run for day ``ds`` (the events of that UTC day): ingest ``ds`` → job side table of the ``ds`` snapshot
+with the model's vocabulary → inference inputs and embeddings *as of* ``ds + 1`` (00:00 UTC, so every event
+of ``ds`` counts) → monitoring → publish. ``ingest --now`` is the end of ``ds``, so a rerun writes
+identical rows (ingest's ``ingested_at``).
+
+Training run over ``start..end``: timelines → job side table (fresh vocabulary, snapshot ``end``) →
+examples (validation targets from ``valid_from``) → train → promote when better than the champion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from jobtrail.contracts import Tables
+from jobtrail.errors import ConfigError
+from jobtrail.orchestration.validation import (
+    check_alias,
+    check_choice,
+    check_int,
+    check_model_name,
+    check_number,
+    inside_root,
+    optional_date,
+    run_key,
+)
+
+AGGREGATORS: tuple[str, ...] = ("mean", "decay", "cnn", "transformer", "multiseq")
+BASELINES: tuple[str, ...] = ("mean", "decay")
+INPUT_FORMATS: tuple[str, ...] = ("parquet", "json", "csv")
+DEFAULT_MODEL_NAME = "jobtrail_user_embeddings"
+DEFAULT_ALIAS = "champion"
+TRAINING_DAYS = 28
+"""Default training range: the 28 days ending the day before the run."""
+VALIDATION_DAYS = 3
+"""Default validation split: targets in the last 3 days of the range."""
+DAILY_PARAMS: tuple[str, ...] = ("ds", "incremental", "lookback_days", "model_name", "model_alias", "model_version",
+                                 "raw_input", "input_format", "mapping", "catalog")
+TRAINING_PARAMS: tuple[str, ...] = ("start", "end", "valid_from", "catalog", "window", "stride",
+                                    "negatives_per_positive", "aggregator", "embedding_dim", "model_name", "epochs",
+                                    "batch_size", "learning_rate", "seed", "baselines", "min_improvement",
+                                    "refresh_daily")
+
+
+def check_known(params: Mapping[str, Any], known: tuple[str, ...], dag: str) -> None:
+    """Refuse conf keys the DAG does not define (a typo would otherwise silently fall back to a default)."""
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ConfigError(f"{dag}: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(known)}")
+
+
+def _s(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+@dataclass(frozen=True)
+class DailyPlan:
+    """One daily-embeddings run: the day, the cutoff, where everything is, and which model to use."""
+
+    ds: date
+    data_root: Path
+    raw_input: Path
+    catalog: Path
+    model_name: str
+    model_alias: str
+    model_version: int | None = None
+    input_format: str | None = None
+    mapping: Path | None = None
+    incremental: bool = False
+    lookback_days: int = 90
+
+    @property
+    def as_of(self) -> date:
+        """The cutoff date: embeddings use every event strictly before ``as_of`` 00:00 UTC (all of ``ds``)."""
+        return self.ds + timedelta(days=1)
+
+    @property
+    def model_uri(self) -> str:
+        if self.model_version is not None:
+            return f"models:/{self.model_name}/{self.model_version}"
+        return f"models:/{self.model_name}@{self.model_alias}"
+
+    @property
+    def job_table(self) -> Path:
+        return self.data_root / Tables.JOB_SIDE_TABLE / f"ds={self.ds}"
+
+    @property
+    def feature_table(self) -> Path:
+        return self.data_root / Tables.FEATURE_TABLE
+
+    def ingest_args(self) -> list[str]:
+        now = datetime.combine(self.as_of, time(0), tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        args = ["--ds", _s(self.ds), "--input", str(self.raw_input), "--now", now, "--data-root", str(self.data_root)]
+        if self.input_format:
+            args += ["--format", self.input_format]
+        if self.mapping:
+            args += ["--mapping", str(self.mapping)]
+        return args
+
+    def job_table_args(self, model_dir: str | Path) -> list[str]:
+        """The ``ds`` snapshot's side table with the model's vocabulary, so job ids match training."""
+        return ["--ds", _s(self.ds), "--catalog", str(self.catalog),
+                "--events", str(self.data_root / Tables.CLEAN_EVENTS), "--start", _s(self.as_of - timedelta(days=self.lookback_days)), "--end", _s(self.ds),
+                "--vocab", str(Path(model_dir) / "assets" / "job_vocab.json"), "--out", str(self.job_table),
+                "--data-root", str(self.data_root)]
+
+    def inference_inputs_args(self, *, window: int, query_tokens: int | None = None) -> list[str]:
+        args = ["--as-of", _s(self.as_of), "--job-table", str(self.job_table),
+                "--lookback-days", str(self.lookback_days), "--window", str(window), "--data-root", str(self.data_root)]
+        if query_tokens:
+            args += ["--query-tokens", str(query_tokens)]
+        return args
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {"ds": _s(self.ds), "as_of": _s(self.as_of), "data_root": str(self.data_root),
+                "raw_input": str(self.raw_input), "catalog": str(self.catalog), "model_uri": self.model_uri,
+                "model_name": self.model_name, "model_alias": self.model_alias, "model_version": self.model_version,
+                "input_format": self.input_format, "mapping": str(self.mapping) if self.mapping else None,
+                "incremental": self.incremental, "lookback_days": self.lookback_days,
+                "job_table": str(self.job_table), "feature_table": str(self.feature_table),
+                "ingest_args": self.ingest_args()}
+
+    @classmethod
+    def from_xcom(cls, value: Mapping[str, Any]) -> "DailyPlan":
+        return cls(
+            ds=date.fromisoformat(value["ds"]), data_root=Path(value["data_root"]), raw_input=Path(value["raw_input"]),
+            catalog=Path(value["catalog"]), model_name=value["model_name"], model_alias=value["model_alias"],
+            model_version=value["model_version"], input_format=value["input_format"],
+            mapping=Path(value["mapping"]) if value["mapping"] else None, incremental=bool(value["incremental"]),
+            lookback_days=int(value["lookback_days"]),
+        )
+
+
+def run_day(param_ds: object, *, data_interval_start: datetime | None, run_after: datetime | None) -> date:
+    """The day a daily run processes: the ``ds`` Param when given, else the data interval's start date, else
+    (a manual run without a logical date) the day before ``run_after`` — the last complete UTC day."""
+    given = optional_date(param_ds, "ds")
+    if given is not None:
+        return given
+    if data_interval_start is not None:
+        return data_interval_start.astimezone(timezone.utc).date()
+    if run_after is None:
+        raise ConfigError("no ds Param, no data interval and no run_after: give ds=YYYY-MM-DD")
+    return run_after.astimezone(timezone.utc).date() - timedelta(days=1)
+
+
+def daily_plan(params: Mapping[str, Any], *, ds: date, data_root: Path) -> DailyPlan:
+    """Validate the daily DAG's params (see :mod:`jobtrail.orchestration.params`) into a :class:`DailyPlan`."""
+    check_known(params, DAILY_PARAMS, "jobtrail_daily_embeddings")
+    raw = params.get("raw_input") or f"{Tables.RAW_EVENTS}/ds={{ds}}"
+    if not isinstance(raw, str):
+        raise ConfigError(f"raw_input={raw!r} must be a path relative to the data root")
+    version = params.get("model_version")
+    mapping = params.get("mapping")
+    fmt = params.get("input_format")
+    return DailyPlan(
+        ds=ds,
+        data_root=data_root,
+        raw_input=inside_root(data_root, raw.replace("{ds}", ds.isoformat()), "raw_input"),
+        catalog=inside_root(data_root, params.get("catalog") or Tables.JOB_CATALOG, "catalog"),
+        model_name=check_model_name(params.get("model_name") or DEFAULT_MODEL_NAME),
+        model_alias=check_alias(params.get("model_alias") or DEFAULT_ALIAS),
+        model_version=None if version in (None, "") else check_int(version, "model_version", minimum=1, maximum=10**9),
+        input_format=None if fmt in (None, "") else check_choice(fmt, "input_format", INPUT_FORMATS),
+        mapping=None if mapping in (None, "") else inside_root(data_root, mapping, "mapping"),
+        incremental=bool(params.get("incremental", False)),
+        lookback_days=check_int(params.get("lookback_days", 90), "lookback_days", minimum=1, maximum=730),
+    )
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """One training run: the date range, the examples folder, the model folders and every hyper-parameter."""
+
+    start: date
+    end: date
+    valid_from: date
+    data_root: Path
+    catalog: Path
+    run_dir_key: str
+    aggregator: str = "transformer"
+    window: int = 32
+    stride: int = 1
+    negatives_per_positive: int = 1
+    epochs: int = 5
+    embedding_dim: int = 64
+    batch_size: int = 512
+    learning_rate: float = 1e-3
+    seed: int = 7
+    model_name: str = DEFAULT_MODEL_NAME
+    baselines: tuple[str, ...] = field(default_factory=tuple)
+    min_improvement: float = 0.0
+
+    @property
+    def examples_dir(self) -> Path:
+        return self.data_root / Tables.TRAINING_EXAMPLES / self.run_dir_key
+
+    def model_dir(self, aggregator: str | None = None) -> Path:
+        return self.data_root / "models" / self.model_name / self.run_dir_key / (aggregator or self.aggregator)
+
+    def timelines_args(self) -> list[str]:
+        return ["--start", _s(self.start), "--end", _s(self.end), "--data-root", str(self.data_root)]
+
+    def job_table_args(self) -> list[str]:
+        """A fresh vocabulary from the ``end`` snapshot, next to the examples that reference it."""
+        return ["--ds", _s(self.end), "--catalog", str(self.catalog),
+                "--events", str(self.data_root / Tables.CLEAN_EVENTS), "--start", _s(self.start), "--end", _s(self.end), "--out", str(self.examples_dir / "job_side_table"),
+                "--data-root", str(self.data_root)]
+
+    def examples_args(self) -> list[str]:
+        return ["--start", _s(self.start), "--end", _s(self.end), "--valid-from", _s(self.valid_from),
+                "--out", str(self.examples_dir), "--window", str(self.window), "--stride", str(self.stride),
+                "--negatives-per-positive", str(self.negatives_per_positive), "--seed", str(self.seed),
+                "--data-root", str(self.data_root)]
+
+    def train_args(self, aggregator: str | None = None, *, register: bool = True) -> list[str]:
+        """``jobtrail`` arguments (after the program name) training ``aggregator`` (default: the candidate)."""
+        args = ["train", "--model", aggregator or self.aggregator, "--examples", str(self.examples_dir),
+                "--out", str(self.model_dir(aggregator)), "--epochs", str(self.epochs),
+                "--batch-size", str(self.batch_size), "--embedding-dim", str(self.embedding_dim),
+                "--learning-rate", repr(float(self.learning_rate)), "--seed", str(self.seed)]
+        if register:
+            args += ["--registered-name", self.model_name]
+        return args
+
+    def baseline_args(self) -> list[list[str]]:
+        """One ``jobtrail train`` argument list per baseline (not registered: they are only compared)."""
+        return [self.train_args(b, register=False) for b in self.baselines if b != self.aggregator]
+
+    def promote_args(self, version: str) -> list[str]:
+        return ["promote", "--name", self.model_name, "--version", str(version), "--examples", str(self.examples_dir),
+                "--alias", DEFAULT_ALIAS, "--min-improvement", repr(float(self.min_improvement))]
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {"start": _s(self.start), "end": _s(self.end), "valid_from": _s(self.valid_from),
+                "data_root": str(self.data_root), "examples_dir": str(self.examples_dir),
+                "model_dir": str(self.model_dir()), "model_name": self.model_name, "aggregator": self.aggregator,
+                "timelines_args": self.timelines_args(), "job_table_args": self.job_table_args(),
+                "examples_args": self.examples_args(), "train_args": self.train_args(),
+                "baseline_args": self.baseline_args(), "baseline_dirs": [str(self.model_dir(b)) for b in self.baselines
+                                                                         if b != self.aggregator],
+                "plan": {"aggregator": self.aggregator, "window": self.window, "stride": self.stride,
+                         "negatives_per_positive": self.negatives_per_positive, "epochs": self.epochs,
+                         "embedding_dim": self.embedding_dim, "batch_size": self.batch_size,
+                         "learning_rate": self.learning_rate, "seed": self.seed,
+                         "min_improvement": self.min_improvement, "baselines": list(self.baselines)}}
+
+
+def training_plan(params: Mapping[str, Any], *, run_after: datetime, run_id: str, data_root: Path) -> TrainingPlan:
+    """Validate the training DAG's params into a :class:`TrainingPlan`.
+
+    Defaults: ``end`` = the day before ``run_after``; ``start`` = ``end`` − 27 days;
+    ``valid_from`` = ``end`` − 2 days.
+    """
+    check_known(params, TRAINING_PARAMS, "jobtrail_training")
+    end = optional_date(params.get("end"), "end") or (run_after.astimezone(timezone.utc).date() - timedelta(days=1))
+    start = optional_date(params.get("start"), "start") or end - timedelta(days=TRAINING_DAYS - 1)
+    valid_from = optional_date(params.get("valid_from"), "valid_from") or end - timedelta(days=VALIDATION_DAYS - 1)
+    if not start < valid_from <= end:
+        raise ConfigError(f"need start < valid_from <= end, got start={start} valid_from={valid_from} end={end}: "
+                          "training targets come before valid_from, validation targets from it on")
+    if (end - start).days > 366:
+        raise ConfigError(f"start={start} .. end={end} spans more than a year; train on a shorter range")
+    baselines = params.get("baselines") or []
+    if not isinstance(baselines, (list, tuple)):
+        raise ConfigError(f"baselines={baselines!r} must be a list drawn from {', '.join(BASELINES)}")
+    return TrainingPlan(
+        start=start, end=end, valid_from=valid_from, data_root=data_root,
+        catalog=inside_root(data_root, params.get("catalog") or Tables.JOB_CATALOG, "catalog"),
+        run_dir_key=run_key(run_id),
+        aggregator=check_choice(params.get("aggregator", "transformer"), "aggregator", AGGREGATORS),
+        window=check_int(params.get("window", 32), "window", minimum=8, maximum=256),
+        stride=check_int(params.get("stride", 1), "stride", minimum=1, maximum=256),
+        negatives_per_positive=check_int(params.get("negatives_per_positive", 1), "negatives_per_positive",
+                                         minimum=0, maximum=20),
+        epochs=check_int(params.get("epochs", 5), "epochs", minimum=1, maximum=200),
+        embedding_dim=check_int(params.get("embedding_dim", 64), "embedding_dim", minimum=8, maximum=512),
+        batch_size=check_int(params.get("batch_size", 512), "batch_size", minimum=8, maximum=65536),
+        learning_rate=check_number(params.get("learning_rate", 1e-3), "learning_rate", minimum=1e-6, maximum=1.0),
+        seed=check_int(params.get("seed", 7), "seed", minimum=0, maximum=2**31 - 1),
+        model_name=check_model_name(params.get("model_name") or DEFAULT_MODEL_NAME),
+        baselines=tuple(check_choice(b, "baselines", BASELINES) for b in baselines),
+        min_improvement=check_number(params.get("min_improvement", 0.0), "min_improvement", minimum=0.0, maximum=1.0),
+    )

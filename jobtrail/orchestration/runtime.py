@@ -1,0 +1,122 @@
+"""Running a ``jobtrail`` command from a task, and the failure message every task gives.
+
+:func:`run_jobtrail` starts ``python -m jobtrail.cli ARGS`` with an argument list (never a shell), streams
+its output into the task log, stops it if the task is killed or times out, and returns the JSON object the
+command prints last (``jobtrail train`` / ``jobtrail promote`` both end with one).
+
+:func:`on_task_failure` is every jobtrail task's ``on_failure_callback``: one ERROR line naming the DAG,
+the step, the run, the attempt, the reason and where the full log is (UI link and file).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jobtrail.errors import JobtrailError
+
+log = logging.getLogger(__name__)
+
+TAIL_LINES = 40
+
+
+class StepFailedError(JobtrailError):
+    """A pipeline step (a ``jobtrail`` command) exited with an error."""
+
+
+def last_json_object(lines: Sequence[str]) -> dict[str, Any] | None:
+    """The last line of ``lines`` that parses as a JSON object, or None."""
+    for line in reversed(lines):
+        text = line.strip()
+        if text.startswith("{") and text.endswith("}"):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                return value
+    return None
+
+
+def jobtrail_command(argv: Sequence[str]) -> list[str]:
+    """``[python, -m, jobtrail.cli, *argv]`` with the interpreter running this task (the project's environment)."""
+    if isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv):
+        raise TypeError(f"jobtrail arguments must be a list of strings, got {argv!r}")
+    return [sys.executable, "-m", "jobtrail.cli", *argv]
+
+
+def run_jobtrail(argv: Sequence[str], *, step: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Run ``jobtrail ARGV``; return its last printed JSON object; raise :class:`StepFailedError` on failure."""
+    cmd = jobtrail_command(argv)
+    log.info("step %s: %s", step, " ".join(cmd))
+    full_env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env,
+                            start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            tail.append(line)
+            log.info("%s", line)
+        code = proc.wait()
+    finally:
+        if proc.poll() is None:  # the task was killed or timed out: stop the whole process group
+            log.warning("step %s: stopping jobtrail %s (pid %s)", step, argv[0] if argv else "", proc.pid)
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    if code != 0:
+        last = "\n".join(list(tail)[-15:])
+        raise StepFailedError(f"step {step!r} failed: `jobtrail {' '.join(argv[:1])}` exited with code {code}. "
+                              f"Last output:\n{last}")
+    result = last_json_object(list(tail))
+    if result is None:
+        raise StepFailedError(f"step {step!r}: `jobtrail {' '.join(argv[:1])}` printed no JSON result line")
+    return result
+
+
+def _log_file(ti: Any) -> str | None:
+    try:
+        from airflow.configuration import conf
+
+        base = conf.get("logging", "base_log_folder")
+    except Exception:  # noqa: BLE001 - the message is still useful without the file path
+        return None
+    map_part = f"map_index={ti.map_index}/" if getattr(ti, "map_index", -1) >= 0 else ""
+    return (f"{base}/dag_id={ti.dag_id}/run_id={ti.run_id}/task_id={ti.task_id}/{map_part}"
+            f"attempt={ti.try_number}.log")
+
+
+def failure_message(context: Mapping[str, Any]) -> str:
+    """"<dag>: step '<task>' failed (run, attempt n of m): <reason>. Log: <url> (file <path>)"."""
+    ti = context["ti"]
+    exc = context.get("exception")
+    reason = f"{type(exc).__name__}: {exc}" if exc is not None else "see the log"
+    reason = reason.strip().splitlines()[0][:500] if reason.strip() else "see the log"
+    attempts = (getattr(ti, "max_tries", 0) or 0) + 1
+    try:
+        url = ti.log_url
+    except Exception:  # noqa: BLE001
+        url = "(open the task in the Airflow UI)"
+    where = f"Log: {url}"
+    file = _log_file(ti)
+    if file:
+        where += f" (file {file})"
+    return (f"{ti.dag_id}: step '{ti.task_id}' failed in run {ti.run_id} (attempt {ti.try_number} of {attempts}): "
+            f"{reason}. {where}")
+
+
+def on_task_failure(context: Mapping[str, Any]) -> None:
+    """``on_failure_callback`` of every jobtrail task: log :func:`failure_message` at ERROR."""
+    log.error("%s", failure_message(context))

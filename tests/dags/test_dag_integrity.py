@@ -1,0 +1,204 @@
+"""DAG integrity with one DagBag: no import errors, tags, retries, timeouts, Params schemas, the task graph,
+parse time and what a DAG file imports."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+
+from jobtrail.orchestration.plans import DAILY_PARAMS, TRAINING_PARAMS
+from jobtrail.settings import REPO_ROOT
+
+DAILY_EDGES = {
+    ("plan", "ingest"), ("plan", "resolve_model"), ("ingest", "job_table"), ("resolve_model", "job_table"),
+    ("job_table", "inference_inputs"), ("inference_inputs", "infer"), ("infer", "monitor"), ("monitor", "publish"),
+    ("plan", "publish"), ("resolve_model", "publish"),
+}
+TRAINING_EDGES = {
+    ("plan", "timelines"), ("timelines", "job_table"), ("job_table", "examples"), ("examples", "train"),
+    ("examples", "train_baselines"), ("baseline_runs", "train_baselines"), ("train", "candidate"),
+    ("candidate", "promote"), ("promote", "report"), ("train_baselines", "report"), ("report", "refresh_requested"),
+    ("refresh_requested", "trigger_daily"),
+}
+SPARK_TASKS = {"jobtrail_daily_embeddings": ["ingest", "job_table", "inference_inputs", "infer", "monitor"],
+               "jobtrail_training": ["timelines", "job_table", "examples"]}
+
+
+def edges(dag) -> set[tuple[str, str]]:
+    return {(up, task.task_id) for task in dag.tasks for up in task.upstream_task_ids}
+
+
+def conf_errors(dag, conf: dict) -> str | None:
+    """What Airflow says when a run is triggered with ``conf`` (the form, REST API and CLI all validate this way)."""
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = copy.deepcopy(dag.params)
+    try:
+        for key, value in conf.items():
+            params[key] = value
+        params.validate()
+    except ParamValidationError as e:
+        return str(e)
+    return None
+
+
+def test_no_import_errors_and_both_dags(dagbag):
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == {"jobtrail_daily_embeddings", "jobtrail_training"}
+
+
+@pytest.mark.parametrize("dag_id", ["jobtrail_daily_embeddings", "jobtrail_training"])
+def test_dag_settings(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    assert {"jobtrail"} < set(dag.tags)
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert dag.doc_md and "###" in dag.doc_md and "step" in dag.doc_md
+    assert dag.dagrun_timeout is not None
+    for task in dag.tasks:
+        assert task.execution_timeout is not None and task.execution_timeout <= timedelta(hours=6), task.task_id
+        assert task.on_failure_callback, task.task_id
+        if task.task_id not in ("plan", "baseline_runs", "report", "refresh_requested", "trigger_daily"):
+            assert task.retries >= 1 and task.retry_delay >= timedelta(minutes=1), task.task_id
+
+
+def test_daily_graph_and_schedule(daily):
+    assert edges(daily) >= DAILY_EDGES
+    assert {t.task_id for t in daily.tasks} == {"plan", "ingest", "resolve_model", "job_table", "inference_inputs",
+                                                "infer", "monitor", "publish"}
+    assert type(daily.timetable).__name__ == "CronDataIntervalTimetable"  # ds = the data interval's day
+    publish = daily.get_task("publish")
+    assert [a.name for a in publish.outlets] == ["jobtrail_user_embeddings"]
+    assert publish.outlets[0].uri.endswith("/user_embeddings")
+
+
+def test_training_graph(training):
+    assert edges(training) >= TRAINING_EDGES
+    assert training.get_task("report").trigger_rule == "none_failed"  # no baselines chosen: report still runs
+    trigger = training.get_task("trigger_daily")
+    assert trigger.trigger_dag_id == "jobtrail_daily_embeddings"
+    assert training.get_task("train").retries == 1  # a retry resumes from the run folder's checkpoint
+
+
+@pytest.mark.parametrize("dag_id", ["jobtrail_daily_embeddings", "jobtrail_training"])
+def test_spark_steps_use_spark_submit_with_spark_default(dagbag, dag_id):
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+    dag = dagbag.dags[dag_id]
+    for task_id in SPARK_TASKS[dag_id]:
+        task = dag.get_task(task_id)
+        assert isinstance(task, SparkSubmitOperator), task_id
+        assert task._conn_id == "spark_default"
+        assert task.application == str(REPO_ROOT / "spark_jobs" / f"{task_id}.py")
+        assert not isinstance(task.application_args, str)  # an XCom list from the plan, never a shell string
+
+
+def test_params_are_typed_and_complete(daily, training):
+    assert set(daily.params) == set(DAILY_PARAMS)
+    assert set(training.params) == set(TRAINING_PARAMS)
+    for dag in (daily, training):
+        for name, param in dag.params.items():
+            assert param.schema.get("type"), f"{dag.dag_id}.{name} has no type"
+            assert param.schema.get("title"), f"{dag.dag_id}.{name} has no title"
+            assert param.schema.get("section"), f"{dag.dag_id}.{name} is in no form section"
+    assert daily.params.validate()["model_alias"] == "champion"
+    assert training.params.validate()["aggregator"] == "transformer"
+    assert training.params.get_param("aggregator").schema["enum"] == ["mean", "decay", "cnn", "transformer", "multiseq"]
+    assert training.params.get_param("window").schema["minimum"] == 8
+    assert training.params.get_param("window").schema["maximum"] == 256
+
+
+@pytest.mark.parametrize("conf", [
+    {"ds": "2026-10-31"}, {"ds": None}, {"ds": "2026-10-31", "incremental": True, "model_version": 3},
+    {"model_name": "jobtrail.user-embeddings_2"}, {"raw_input": "exports/2026/ds={ds}", "input_format": "csv"},
+])
+def test_daily_accepts(daily, conf):
+    assert conf_errors(daily, conf) is None
+
+
+@pytest.mark.parametrize("conf, field", [
+    ({"ds": "2026-13-01"}, "ds"), ({"ds": "2026-02-30"}, "ds"), ({"ds": "31/10/2026"}, "ds"),
+    ({"ds": "2026-10-31; rm -rf /"}, "ds"), ({"model_name": "../../etc"}, "model_name"),
+    ({"model_name": "1model"}, "model_name"), ({"model_name": "a b"}, "model_name"),
+    ({"model_alias": "champion;ls"}, "model_alias"), ({"raw_input": "../outside"}, "raw_input"),
+    ({"raw_input": "raw/../../etc"}, "raw_input"), ({"raw_input": "/etc/passwd"}, "raw_input"),
+    ({"mapping": "../mapping.json"}, "mapping"), ({"input_format": "xml"}, "input_format"),
+    ({"lookback_days": 0}, "lookback_days"), ({"model_version": "latest"}, "model_version"),
+])
+def test_daily_rejects(daily, conf, field):
+    error = conf_errors(daily, conf)
+    assert error is not None and field in error
+
+
+@pytest.mark.parametrize("conf, field", [
+    ({"start": "2026-1-1"}, "start"), ({"end": "yesterday"}, "end"), ({"window": 4}, "window"),
+    ({"window": 512}, "window"), ({"aggregator": "lstm"}, "aggregator"), ({"epochs": 0}, "epochs"),
+    ({"baselines": ["transformer"]}, "baselines"), ({"learning_rate": 0}, "learning_rate"),
+    ({"negatives_per_positive": -1}, "negatives_per_positive"), ({"catalog": "../catalog"}, "catalog"),
+    ({"model_name": "x/y"}, "model_name"),
+])
+def test_training_rejects(training, conf, field):
+    error = conf_errors(training, conf)
+    assert error is not None and field in error
+
+
+def test_training_accepts_the_demo_form(training):
+    assert conf_errors(training, {"start": "2026-10-01", "end": "2026-10-28", "valid_from": "2026-10-26",
+                                  "aggregator": "cnn", "window": 16, "stride": 2, "negatives_per_positive": 2,
+                                  "epochs": 3, "embedding_dim": 32, "baselines": ["mean", "decay"]}) is None
+
+
+def test_parse_time_under_a_second_per_file(dagbag):
+    """What the dag-processor pays per parse: it pre-imports a file's ``airflow.*`` imports once, then parses."""
+    import importlib
+
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.file import iter_airflow_imports
+
+    for path in sorted((REPO_ROOT / "dags").glob("*.py")):
+        for module in iter_airflow_imports(str(path)):
+            importlib.import_module(module)
+        started = time.perf_counter()
+        bag = DagBag(dag_folder=str(path))
+        took = time.perf_counter() - started
+        assert not bag.import_errors
+        assert took < 1.0, f"{path.name} took {took:.2f}s to parse"
+
+
+def test_dag_files_import_no_spark_tensorflow_or_mlflow():
+    """Parse both files in a fresh interpreter and list the heavy modules that got imported."""
+    code = (
+        "import json, sys\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(REPO_ROOT / 'dags')!r})\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'tensorflow', 'mlflow', 'tf_keras',"
+        " 'tensorflow_recommenders', 'deltalake', 'delta'))\n"
+        "print(json.dumps({'dags': sorted(bag.dag_ids), 'errors': list(bag.import_errors), 'heavy': heavy}))\n"
+    )
+    env = {**os.environ, "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300"}  # a busy machine is not an import error
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True, env=env)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"dags": ["jobtrail_daily_embeddings", "jobtrail_training"], "errors": [], "heavy": []}
+
+
+@pytest.mark.parametrize("launcher, operator", [("kubernetes", "KubernetesPodOperator"), ("docker", "DockerOperator")])
+def test_training_dag_with_each_launcher(training, monkeypatch, launcher, operator):
+    """The launcher is configuration: the same graph, the training steps built by the chosen provider."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("JOBTRAIL_TRAIN_LAUNCHER", launcher)
+    monkeypatch.setenv("JOBTRAIL_TRAIN_IMAGE", "registry.example/jobtrail-trainer:1")
+    bag = DagBag(dag_folder=str(REPO_ROOT / "dags" / "jobtrail_training.py"))
+    assert bag.import_errors == {}
+    dag = bag.dags["jobtrail_training"]
+    assert edges(dag) == edges(training)
+    train, baselines = dag.get_task("train"), dag.get_task("train_baselines")
+    assert type(train).__name__ == operator and train.image == "registry.example/jobtrail-trainer:1"
+    assert baselines.operator_class.__name__ == operator  # mapped over the baselines' argument lists
+    assert train.retries == 1 and train.on_failure_callback

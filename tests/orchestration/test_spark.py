@@ -1,0 +1,75 @@
+"""The Spark step factory: SparkSubmitOperator on ``spark_default``, argument lists, the master the job sees."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from jobtrail.orchestration.spark import application_path, spark_submit
+from jobtrail.settings import REPO_ROOT
+
+ARGS = ["--ds", "2026-10-30", "--input", "/data/raw_events/ds=2026-10-30", "--data-root", "/data"]
+
+
+def build(args=ARGS):
+    from airflow.sdk import DAG
+
+    with DAG("spark_probe", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc)) as dag:
+        spark_submit("ingest", application_args=args, retries=2)
+    return dag.get_task("ingest")
+
+
+def test_operator_settings():
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+    op = build()
+    assert isinstance(op, SparkSubmitOperator)
+    assert op._conn_id == "spark_default" and op.application_args == ARGS and op.retries == 2
+    assert op.application == str(REPO_ROOT / "spark_jobs" / "ingest.py") and Path(op.application).exists()
+    assert op.name == "jobtrail-ingest"
+
+
+@pytest.mark.parametrize("job", ["ingest", "job_table", "timelines", "examples", "inference_inputs", "infer", "monitor"])
+def test_every_application_exists(job):
+    assert Path(application_path(job)).is_file()
+
+
+def test_refuses_shell_strings_and_unknown_jobs():
+    with pytest.raises(TypeError, match="shell string"):
+        build("--ds 2026-10-30 --input /data; rm -rf /")
+    with pytest.raises(ValueError, match="unknown Spark job"):
+        application_path("../../bin/sh")
+
+
+def test_cluster_connection_sets_the_master_of_the_command_and_of_the_job(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": "spark://spark-master",
+                                                                 "port": 7077}))
+    op = build()
+    hook = op._get_hook()
+    cmd = hook._build_spark_submit_command(op.application)
+    assert isinstance(cmd, list)
+    assert cmd[cmd.index("--master") + 1] == "spark://spark-master:7077"
+    assert cmd[-len(ARGS) - 1:] == [op.application, *ARGS]
+    assert hook._env_vars["JOBTRAIL_SPARK_MASTER"] == "spark://spark-master:7077"  # the session factory's master
+
+
+def test_no_connection_runs_locally(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_SPARK_DEFAULT", raising=False)
+    monkeypatch.setenv("JOBTRAIL_SPARK_MASTER", "local[2]")
+    op = build()
+    hook = op._get_hook()
+    cmd = hook._build_spark_submit_command(op.application)
+    assert cmd[cmd.index("--master") + 1] == "local[2]"  # not the provider's fallback, YARN
+    assert hook._env_vars["JOBTRAIL_SPARK_MASTER"] == "local[2]"
+
+
+def test_driver_java_options_from_the_environment(monkeypatch):
+    monkeypatch.setenv("JOBTRAIL_SPARK_DRIVER_JAVA_OPTIONS", "-Duser.timezone=UTC -XX:TieredStopAtLevel=1")
+    op = build()
+    cmd = op._get_hook()._build_spark_submit_command(op.application)
+    assert "spark.driver.extraJavaOptions=-Duser.timezone=UTC -XX:TieredStopAtLevel=1" in cmd  # one list item
+    monkeypatch.delenv("JOBTRAIL_SPARK_DRIVER_JAVA_OPTIONS")
+    assert not any("extraJavaOptions" in a for a in build()._get_hook()._build_spark_submit_command("x.py"))
