@@ -64,6 +64,7 @@ SPARK_JOBS = {
 MODEL_JOBS = {
     "train": ("tf_models.train", "train an aggregator on training examples, export it, log it to MLflow"),
     "promote": ("tf_models.promote", "compare a registered version with the champion; promote it if better"),
+    "evaluate": ("evaluation.cli", "train the preset's configurations on a time split, measure, write the report"),
 }
 """TensorFlow commands (no Spark): ``jobtrail train ARGS`` runs ``python -m tf_models.train ARGS``."""
 

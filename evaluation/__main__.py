@@ -1,0 +1,7 @@
+"""``python -m evaluation`` = ``jobtrail evaluate``."""
+
+import sys
+
+from evaluation.cli import main
+
+sys.exit(main())

@@ -1,0 +1,232 @@
+"""What an evaluation run trains and measures: datasets, training settings, comparisons — two presets.
+
+``SMALL`` is the default of ``jobtrail evaluate`` / ``make evaluate`` (sized to finish within 30 minutes on
+the 2-core development machine); ``LARGE`` is the documented larger configuration. Both are frozen
+dataclasses; the CLI can narrow them (``--datasets``, ``--models``, ``--seeds``) but never changes what a
+named preset means, so a figure in docs/evaluation.md always names the preset that produced it.
+
+Every dataset is split by time only: training targets before ``valid_from``; validation targets (early
+stopping, the decay grid) in ``valid_from`` .. ``cutoff``; test targets, retrieval ground truth, freshness,
+downstream label rows and probes in ``cutoff`` .. ``cutoff + horizon_days``. No context reaches past its
+target (the examples job guarantees it; the evaluation builds contexts with the same function).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, timedelta
+
+from jobtrail.errors import ConfigError
+from tf_models.aggregators import DECAY_GRID
+from tf_models.config import AGGREGATOR_NAMES
+
+WINDOWS = (8, 16, 32, 64, 128)
+"""The window lengths W the write-ups compare (contexts hold W − 1 events)."""
+
+BASE_WINDOW = 32
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One event dataset on the contracts, and its time split.
+
+    ``kind``: ``synthetic`` (generated with ``users`` × ``days``, with ground truth) or ``movielens``
+    (MovieLens-100K; ratings ≥ 4 are ``apply``, ≤ 2 ``dismiss``). ``stride`` thins the training windows
+    (every S-th target per user, counted back from the latest) to bound the cost of the small preset.
+    ``downstream``: the label of the downstream ranker's rows — ``click`` (an impression followed by a
+    click/view/save/apply of the same job within an hour) or ``liked`` (a rated movie rated ≥ 4).
+    """
+
+    name: str
+    kind: str
+    start: date
+    end: date
+    valid_from: date
+    cutoff: date
+    horizon_days: int = 14
+    users: int = 0
+    seed: int = 7
+    stride: int = 1
+    downstream: str = "click"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("synthetic", "movielens"):
+            raise ConfigError(f"dataset kind must be synthetic or movielens, got {self.kind!r}")
+        if not self.start < self.valid_from < self.cutoff <= self.end:
+            raise ConfigError(f"{self.name}: need start < valid_from < cutoff <= end, got {self}")
+        if self.cutoff + timedelta(days=self.horizon_days - 1) > self.end:
+            raise ConfigError(f"{self.name}: the {self.horizon_days}-day horizon after {self.cutoff} passes {self.end}")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def horizon_end(self) -> date:
+        """The first day after the test horizon."""
+        return self.cutoff + timedelta(days=self.horizon_days)
+
+    def key(self) -> str:
+        """A short stable hash of the spec: prepared data is cached under it."""
+        return hashlib.sha1(json.dumps(asdict(self), default=str, sort_keys=True).encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Hyper-parameters passed to ``jobtrail train`` for every run of a preset (the seed varies)."""
+
+    epochs: int = 3
+    batch_size: int = 256
+    embedding_dim: int = 32
+    d_model: int = 32
+    heads: int = 2
+    layers: int = 1
+    filters: int = 64
+    learning_rate: float = 2e-3
+    patience: int = 1
+
+    def argv(self) -> list[str]:
+        return ["--epochs", str(self.epochs), "--batch-size", str(self.batch_size),
+                "--embedding-dim", str(self.embedding_dim), "--d-model", str(self.d_model),
+                "--heads", str(self.heads), "--layers", str(self.layers), "--filters", str(self.filters),
+                "--learning-rate", str(self.learning_rate), "--patience", str(self.patience)]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One trained configuration: aggregator, window W, negatives in the timeline, retrieval objective."""
+
+    model: str
+    window: int = BASE_WINDOW
+    interleaved: bool = False
+    retrieval_weight: float = 0.0
+
+    @property
+    def examples_key(self) -> str:
+        """The examples folder this variant trains on (``w32``, ``w32_interleaved``, …)."""
+        return f"w{self.window}" + ("_interleaved" if self.interleaved else "")
+
+    @property
+    def name(self) -> str:
+        parts = [self.model, f"w{self.window}"]
+        if self.interleaved:
+            parts.append("interleaved")
+        if self.retrieval_weight:
+            parts.append(f"retrieval{self.retrieval_weight:g}")
+        return "-".join(parts)
+
+
+@dataclass(frozen=True)
+class AmazonSpec:
+    """Amazon Games under the SASRec protocol: the models trained, their window and training thinning."""
+
+    models: tuple[str, ...] = ("transformer",)
+    window: int = 32
+    stride: int = 3
+    negatives: int = 100
+    token_buckets: int = 2**17
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """A preset: datasets, seeds, training settings and the comparisons to run."""
+
+    name: str
+    datasets: tuple[DatasetSpec, ...]
+    train: dict[str, TrainSpec]
+    seeds: tuple[int, ...] = (1, 2, 3)
+    models: tuple[str, ...] = AGGREGATOR_NAMES
+    decay_grid: tuple[float, ...] = (0.5, 0.8, 0.95)
+    window_model: str = "cnn"
+    windows: tuple[int, ...] = WINDOWS
+    ablation_model: str = "transformer"
+    retrieval_weight: float = 0.5
+    amazon: AmazonSpec | None = field(default_factory=AmazonSpec)
+    amazon_train: TrainSpec = field(default_factory=lambda: TrainSpec(epochs=2, batch_size=512))
+
+    def __post_init__(self) -> None:
+        unknown = set(self.models) - set(AGGREGATOR_NAMES)
+        if unknown or not self.models:
+            raise ConfigError(f"unknown or no models {sorted(unknown)}; choose among {', '.join(AGGREGATOR_NAMES)}")
+        if not self.seeds:
+            raise ConfigError("at least one seed is needed")
+
+    def groups(self) -> dict[str, list[Variant]]:
+        """Comparison name → the variants it compares (variants shared between groups are trained once)."""
+        groups = {"aggregators": [Variant(m) for m in self.models]}
+        if self.window_model in self.models:
+            groups["window"] = [Variant(self.window_model, w) for w in self.windows]
+        if self.ablation_model in self.models:
+            groups["negatives"] = [Variant(self.ablation_model), Variant(self.ablation_model, interleaved=True)]
+            groups["retrieval"] = [Variant(self.ablation_model),
+                                   Variant(self.ablation_model, retrieval_weight=self.retrieval_weight)]
+        return groups
+
+    def variants(self) -> list[Variant]:
+        """Every distinct variant to train, in a stable order."""
+        seen: dict[Variant, None] = {}
+        for variants in self.groups().values():
+            seen.update(dict.fromkeys(variants))
+        return list(seen)
+
+    def examples_keys(self) -> list[str]:
+        return sorted({v.examples_key for v in self.variants()})
+
+    def narrowed(self, *, datasets: list[str] | None = None, models: list[str] | None = None,
+                 seeds: int | None = None, amazon: bool = True) -> "EvalConfig":
+        """This preset restricted to some datasets / models / the first ``seeds`` seeds."""
+        cfg = self
+        if datasets is not None:
+            known = {d.name for d in self.datasets}
+            if set(datasets) - known - {"amazon"}:
+                raise ConfigError(f"unknown datasets {sorted(set(datasets) - known - {'amazon'})}; "
+                                  f"choose among {', '.join(sorted(known | {'amazon'}))}")
+            cfg = replace(cfg, datasets=tuple(d for d in self.datasets if d.name in datasets))
+            amazon = amazon and "amazon" in datasets
+        if models is not None:
+            cfg = replace(cfg, models=tuple(models))
+        if seeds is not None:
+            if seeds < 1:
+                raise ConfigError("--seeds must be at least 1")
+            cfg = replace(cfg, seeds=tuple(range(1, seeds + 1)))
+        return cfg if amazon else replace(cfg, amazon=None)
+
+
+def _synthetic(users: int, stride: int = 1) -> DatasetSpec:
+    start = date(2026, 10, 1)
+    return DatasetSpec(name="synthetic", kind="synthetic", users=users, start=start,
+                       end=start + timedelta(days=44), valid_from=start + timedelta(days=24),
+                       cutoff=start + timedelta(days=31), horizon_days=14, stride=stride, downstream="click")
+
+
+def _movielens(stride: int) -> DatasetSpec:
+    # MovieLens-100K spans 1997-09-20 .. 1998-04-22; the last four weeks are the test horizon.
+    return DatasetSpec(name="movielens", kind="movielens", start=date(1997, 9, 20), end=date(1998, 4, 22),
+                       valid_from=date(1998, 3, 1), cutoff=date(1998, 3, 26), horizon_days=28,
+                       stride=stride, downstream="liked")
+
+
+SMALL = EvalConfig(
+    name="small",
+    datasets=(_synthetic(3_000), _movielens(stride=12)),
+    train={"synthetic": TrainSpec(epochs=2), "movielens": TrainSpec(epochs=2, batch_size=512)},
+    amazon=AmazonSpec(stride=12),
+    amazon_train=TrainSpec(epochs=1, batch_size=512),
+)
+
+_WIDE = TrainSpec(epochs=4, batch_size=512, embedding_dim=64, d_model=64, layers=2, filters=128, learning_rate=1e-3,
+                  patience=1)
+
+LARGE = EvalConfig(
+    name="large",
+    datasets=(_synthetic(10_000), _movielens(stride=4)),
+    train={"synthetic": _WIDE, "movielens": _WIDE},
+    decay_grid=DECAY_GRID,
+    amazon=AmazonSpec(models=("transformer",), window=50, stride=4),
+    amazon_train=TrainSpec(epochs=2, batch_size=512, embedding_dim=64, d_model=64, layers=1, filters=128,
+                           learning_rate=1e-3, patience=1),
+)
+
+PRESETS = {"small": SMALL, "large": LARGE}
