@@ -37,8 +37,8 @@ BOOT = ("import runpy, sys; from pathlib import Path; import benchmarks.report a
 ARGV: dict[str, dict[str, list[str]]] = {
     "small": {
         "benchmarks.generate": ["--local-users", "2000", "--spark-users", "20000", "--days", "30"],
-        "benchmarks.pipeline": ["--users", "20000", "--days", "30", "--masters", "local[1],local[2]"],
-        "benchmarks.training": ["--users", "3000", "--days", "30", "--epochs", "1", "--models", "mean,cnn,transformer"],
+        "benchmarks.pipeline": ["--users", "20000", "--days", "10", "--masters", "local[1],local[2]"],
+        "benchmarks.training": ["--users", "3000", "--days", "30", "--epochs", "1", "--models", "mean,transformer"],
         "benchmarks.inference": ["--users", "20000"],
         "evaluation": ["--preset", "small", "--fresh"],
     },
@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `python -m benchmarks.all --scale {args.scale}{skip}`"
         f" (`make bench{'' if args.scale == 'small' else ' SCALE=full'}`) on {machine()}; {_versions()}; "
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {total / 60:.1f} minutes in all (load average "
-        f"{load:.1f} at the start: other work shared the machine, so durations are upper bounds). Each command "
+        f"{load:.1f} at the start: " + ("other work shared the machine, so durations are upper bounds" if load >= 1.0
+                                       else "the machine was otherwise idle") + "). Each command "
         "regenerates its own section of this file (the evaluation: docs/evaluation.md)"
         + (f"; not present, skipped: {', '.join(missing)}" if missing else "") + ".\n\n"
         "| command | minutes | status |\n|---|---|---|\n" + rows,

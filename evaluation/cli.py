@@ -146,6 +146,14 @@ def _cpu_seconds() -> float:
     return total
 
 
+def _contention(load_start: float, load_end: float) -> str:
+    """How busy the machine was: a load above one at the start means other work shared it."""
+    cores = os.cpu_count() or 1
+    busy = ("other work shared the machine, so the wall time is an upper bound." if load_start >= 1.0 else
+            "the machine was otherwise idle when the run started.")
+    return f"Load average {load_start:.1f} at the start, {load_end:.1f} at the end on {cores} cores: {busy}"
+
+
 def _log(obj: dict[str, Any]) -> None:
     print(json.dumps(obj, default=str), flush=True)
 
@@ -166,6 +174,7 @@ def run(args: EvalArgs, config: EvalConfig | None = None) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     started, load_start, cpu_start = time.perf_counter(), os.getloadavg(), _cpu_seconds()
+    started_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     spark = _Spark()
     prepared = {}
     try:
@@ -205,11 +214,10 @@ def run(args: EvalArgs, config: EvalConfig | None = None) -> dict[str, Any]:
     results = {
         "command": args.command(),
         "config": {**asdict(cfg), "datasets": [d.name for d in cfg.datasets], "probe_baselines": probe_baselines},
-        "started": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), "seconds": round(seconds, 1),
+        "started": started_at, "seconds": round(seconds, 1),
         "machine": machine(), "versions": _versions(),
         "cpu_seconds": round(cpu, 1),
-        "contention": f"Load average {load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end on "
-                      f"{os.cpu_count()} cores: other work shared the machine, so the wall time is an upper bound. "
+        "contention": _contention(load_start[0], load_end[0]) + " "
                       f"CPU time (user + system, this process and its Spark JVM) was {cpu / 60:.1f} minutes: on an "
                       f"idle {os.cpu_count()}-core machine the run would take roughly between "
                       f"{cpu / 60 / (os.cpu_count() or 1):.1f} and {cpu / 60:.1f} minutes.",

@@ -210,9 +210,9 @@ def _movielens(stride: int) -> DatasetSpec:
 
 SMALL = EvalConfig(
     name="small",
-    datasets=(_synthetic(3_000), _movielens(stride=12)),
+    datasets=(_synthetic(2_000), _movielens(stride=16)),
     train={"synthetic": TrainSpec(epochs=2), "movielens": TrainSpec(epochs=2, batch_size=512)},
-    amazon=AmazonSpec(stride=12),
+    amazon=AmazonSpec(stride=24),
     amazon_train=TrainSpec(epochs=1, batch_size=512),
 )
 
