@@ -216,6 +216,11 @@ SMALL = EvalConfig(
     amazon_train=TrainSpec(epochs=1, batch_size=512),
 )
 
+MEDIUM = replace(
+    SMALL, name="medium", datasets=(_synthetic(3_000), _movielens(stride=12)), amazon=AmazonSpec(stride=12))
+"""The small preset on 1.5× the synthetic users and denser MovieLens / Amazon windows (a larger configuration
+whose duration was measured; see :data:`evaluation.cli.MEASURED`)."""
+
 _WIDE = TrainSpec(epochs=4, batch_size=512, embedding_dim=64, d_model=64, layers=2, filters=128, learning_rate=1e-3,
                   patience=1)
 
@@ -229,4 +234,4 @@ LARGE = EvalConfig(
                            learning_rate=1e-3, patience=1),
 )
 
-PRESETS = {"small": SMALL, "large": LARGE}
+PRESETS = {"small": SMALL, "medium": MEDIUM, "large": LARGE}

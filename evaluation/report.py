@@ -255,10 +255,16 @@ def _preset(name: str) -> str:
 
 
 def _configs_section(results: dict[str, Any]) -> str:
-    small = (f"measured in this run: {results['seconds'] / 60:.1f} minutes wall"
-             + (f", {results['cpu_seconds'] / 60:.1f} minutes CPU" if results.get("cpu_seconds") else "")
-             if results["config"]["name"] == "small" else "not measured in this run")
+    name = results["config"]["name"]
+    this_run = (f"measured in this run: {results['seconds'] / 60:.1f} minutes wall"
+                + (f", {results['cpu_seconds'] / 60:.1f} minutes CPU" if results.get("cpu_seconds") else ""))
+    measured = results.get("measured", {})
+
+    def duration(preset: str) -> str:
+        return this_run if preset == name else measured.get(preset, "not measured in this run")
+
     return ("## Configurations\n\n"
-            f"- **small** (default of `make evaluate` / `make bench`; {_preset('small')}) — {small}.\n"
+            f"- **small** (default of `make evaluate` / `make bench`; {_preset('small')}) — {duration('small')}.\n"
+            f"- **medium** (`jobtrail evaluate --preset medium`; {_preset('medium')}) — {duration('medium')}.\n"
             f"- **large** (`jobtrail evaluate --preset large`, `make bench SCALE=full`; {_preset('large')}) — "
-            f"{results.get('large_estimate', 'duration not measured')}.\n")
+            f"{this_run if name == 'large' else results.get('large_estimate', 'duration not measured')}.\n")
