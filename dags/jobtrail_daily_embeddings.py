@@ -39,22 +39,13 @@ from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, tas
 
 from jobtrail.orchestration.assets import feature_table_asset
 from jobtrail.orchestration.params import daily_params
-from jobtrail.orchestration.runtime import on_task_failure
+from jobtrail.orchestration.runtime import default_args
 from jobtrail.orchestration.spark import spark_submit
 
 DAG_ID = "jobtrail_daily_embeddings"
 FEATURE_TABLE = feature_table_asset()
 
-default_args = {
-    "owner": "jobtrail",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=20),
-    "execution_timeout": timedelta(hours=2),
-    "on_failure_callback": on_task_failure,
-    "on_retry_callback": on_task_failure,
-}
+DEFAULT_ARGS = default_args(execution_timeout=timedelta(hours=2))
 
 
 @dag(
@@ -67,7 +58,7 @@ default_args = {
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=8),
-    default_args=default_args,
+    default_args=DEFAULT_ARGS,
     params=daily_params(),
     tags=["jobtrail", "embeddings", "spark", "feature-store"],
 )

@@ -38,23 +38,14 @@ from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
 from jobtrail.orchestration.launchers import training_task
 from jobtrail.orchestration.params import training_params
-from jobtrail.orchestration.runtime import on_task_failure
+from jobtrail.orchestration.runtime import default_args
 from jobtrail.orchestration.spark import spark_submit
 from jobtrail.settings import Settings
 
 DAG_ID = "jobtrail_training"
 DAILY_DAG_ID = "jobtrail_daily_embeddings"
 
-default_args = {
-    "owner": "jobtrail",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=20),
-    "execution_timeout": timedelta(hours=3),
-    "on_failure_callback": on_task_failure,
-    "on_retry_callback": on_task_failure,
-}
+DEFAULT_ARGS = default_args(execution_timeout=timedelta(hours=3))
 training_retries = {"retries": 1, "retry_delay": timedelta(minutes=5)}
 
 
@@ -68,7 +59,7 @@ training_retries = {"retries": 1, "retry_delay": timedelta(minutes=5)}
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=24),
-    default_args=default_args,
+    default_args=DEFAULT_ARGS,
     params=training_params(),
     tags=["jobtrail", "training", "spark", "tensorflow", "mlflow"],
 )

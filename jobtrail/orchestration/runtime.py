@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 from collections import deque
+from datetime import timedelta
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -120,3 +121,18 @@ def failure_message(context: Mapping[str, Any]) -> str:
 def on_task_failure(context: Mapping[str, Any]) -> None:
     """``on_failure_callback`` of every jobtrail task: log :func:`failure_message` at ERROR."""
     log.error("%s", failure_message(context))
+
+
+def default_args(*, execution_timeout: timedelta) -> dict[str, Any]:
+    """``default_args`` of every jobtrail DAG: two retries with exponential back-off from 2 minutes (at most 20),
+    the given execution timeout, and :func:`on_task_failure` on failures and retries."""
+    return {
+        "owner": "jobtrail",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=20),
+        "execution_timeout": execution_timeout,
+        "on_failure_callback": on_task_failure,
+        "on_retry_callback": on_task_failure,
+    }
