@@ -32,8 +32,10 @@ from typing import Any
 
 import tf_models  # noqa: F401  (Keras 2 before TensorFlow)
 from evaluation.config import PRESETS, EvalConfig
+from jobtrail.argtypes import cli_path, int_range, names
 from jobtrail.errors import JobtrailError
 from jobtrail.settings import REPO_ROOT, Settings
+from tf_models.config import AGGREGATOR_NAMES
 
 DOC = REPO_ROOT / "docs" / "evaluation.md"
 MEASURED = {"medium": ("measured 2026-11-24 on this 2-core machine, idle (run as the then-default preset; "
@@ -77,22 +79,24 @@ class EvalArgs:
         return self.work or Settings.from_env().cache_dir / "evaluation" / self.preset
 
 
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(x.strip() for x in text.split(",") if x.strip())
+DATASETS: tuple[str, ...] = (*sorted({d.name for cfg in PRESETS.values() for d in cfg.datasets}), "amazon")
+"""What ``--datasets`` may name: the presets' datasets and the Amazon Games benchmark."""
 
 
 def parse_args(argv: list[str] | None = None) -> EvalArgs:
     p = argparse.ArgumentParser(prog="jobtrail evaluate", description=__doc__.split("\n")[0])
     p.add_argument("--preset", choices=sorted(PRESETS), default="small")
-    p.add_argument("--datasets", type=_names, default=None, help="subset of synthetic,movielens,amazon")
-    p.add_argument("--models", type=_names, default=None, help="subset of the aggregators (default: all five)")
-    p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the preset's, 3)")
-    p.add_argument("--work", type=Path, default=None, help="cache of prepared data and runs "
+    p.add_argument("--datasets", type=names(DATASETS, what="dataset"), default=None,
+                   help="subset of synthetic,movielens,amazon")
+    p.add_argument("--models", type=names(AGGREGATOR_NAMES, what="model"), default=None,
+                   help="subset of the aggregators (default: all five)")
+    p.add_argument("--seeds", type=int_range(1, 100), default=None, help="number of seeds (default: the preset's, 3)")
+    p.add_argument("--work", type=cli_path, default=None, help="cache of prepared data and runs "
                                                            "(default: .cache/evaluation/<preset>)")
-    p.add_argument("--doc", type=Path, default=DOC, help="the report to regenerate (plots go next to it)")
+    p.add_argument("--doc", type=cli_path, default=DOC, help="the report to regenerate (plots go next to it)")
     p.add_argument("--fresh", action="store_true", help="delete the cached work first: everything from scratch")
     p.add_argument("--report-only", action="store_true", help="re-render the report from <work>/results.json")
-    p.add_argument("--monitoring", type=Path, default=None, help="monitoring Delta table (spark_jobs/monitor.py)")
+    p.add_argument("--monitoring", type=cli_path, default=None, help="monitoring Delta table (spark_jobs/monitor.py)")
     ns = p.parse_args(argv)
     if ns.seeds is not None and ns.seeds < 1:
         p.error("--seeds must be at least 1")

@@ -19,8 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 
 from jobtrail.errors import ConfigError
-from tf_models.aggregators import DECAY_GRID
-from tf_models.config import AGGREGATOR_NAMES
+from tf_models.config import AGGREGATOR_NAMES, DECAY_GRID
 
 WINDOWS = (8, 16, 32, 64, 128)
 """The window lengths W the write-ups compare (contexts hold W − 1 events)."""

@@ -14,8 +14,8 @@ import json
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
+from jobtrail.argtypes import cli_path, int_range, iso_date, positive_int, seed
 from jobtrail.errors import JobtrailError
 
 
@@ -76,24 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write the synthetic job-seeker dataset")
-    gen.add_argument("--users", type=int, default=2_000)
-    gen.add_argument("--days", type=int, default=30)
-    gen.add_argument("--seed", type=int, default=7)
-    gen.add_argument("--start", type=date.fromisoformat, default=date(2026, 10, 1), help="first day, YYYY-MM-DD")
-    gen.add_argument("--jobs", type=int, default=None, help="catalogue size (default: users/2, at least 960)")
+    gen.add_argument("--users", type=int_range(1, 10**9), default=2_000)
+    gen.add_argument("--days", type=int_range(1, 3660), default=30)
+    gen.add_argument("--seed", type=seed, default=7)
+    gen.add_argument("--start", type=iso_date, default=date(2026, 10, 1), help="first day, YYYY-MM-DD")
+    gen.add_argument("--jobs", type=positive_int, default=None, help="catalogue size (default: users/2, at least 960)")
     gen.add_argument("--engine", choices=("local", "spark"), default="local",
                      help="local: one process with pyarrow; spark: spark_jobs/generate.py for large N")
-    gen.add_argument("--partitions", type=int, default=None, help="Spark tasks (engine spark only)")
-    gen.add_argument("--out", type=Path, required=True)
+    gen.add_argument("--partitions", type=positive_int, default=None, help="Spark tasks (engine spark only)")
+    gen.add_argument("--out", type=cli_path, required=True)
     gen.set_defaults(run=_generate)
 
     ml = sub.add_parser("load-movielens", help="MovieLens-100K (from the recbole==1.2.1 wheel) as events")
-    ml.add_argument("--out", type=Path, required=True)
+    ml.add_argument("--out", type=cli_path, required=True)
     ml.set_defaults(run=_load_movielens)
 
     amz = sub.add_parser("load-amazon-games", help="the Amazon Games sequences (SASRec) as view events")
-    amz.add_argument("--path", type=Path, default=None, help="Video.txt (default: ../shared/data/amazon-games)")
-    amz.add_argument("--out", type=Path, required=True)
+    amz.add_argument("--path", type=cli_path, default=None, help="Video.txt (default: ../shared/data/amazon-games)")
+    amz.add_argument("--out", type=cli_path, required=True)
     amz.set_defaults(run=_load_amazon_games)
 
     for name, (module, summary) in JOBS.items():

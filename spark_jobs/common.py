@@ -1,5 +1,8 @@
 """Small pieces every Spark job shares: argument types, table locations, Delta reads and scoped writes.
 
+Argument types come from :mod:`jobtrail.argtypes` (re-exported here): a bad value is an argparse error that
+names the argument.
+
 Writes are idempotent and scoped to the run's partitions: :func:`write_days` overwrites exactly the
 ``ds`` range it is given (Delta ``replaceWhere``), so a retried or re-run task replaces its output
 instead of appending to it.
@@ -13,27 +16,13 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
+from jobtrail.argtypes import cli_path, iso_date, positive_int  # noqa: F401  (the jobs' argument types)
 from jobtrail.settings import Settings
-
-
-def iso_date(value: str) -> date:
-    """argparse type for ``YYYY-MM-DD``."""
-    try:
-        return date.fromisoformat(value)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date of the form YYYY-MM-DD") from e
-
-
-def positive_int(value: str) -> int:
-    number = int(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"{value} must be a positive whole number")
-    return number
 
 
 def add_data_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--data-root", type=Path, default=None,
+        "--data-root", type=cli_path, default=None,
         help="root of the tables (default: $JOBTRAIL_DATA_ROOT or ./data); table paths default to <root>/<table>",
     )
 

@@ -31,7 +31,8 @@ import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 
-from jobtrail.contracts import TRAINING_EXAMPLE, Tables
+from jobtrail.argtypes import cli_path, int_range, names, number, seed
+from jobtrail.contracts import EVENT_TYPES, TRAINING_EXAMPLE, Tables
 from jobtrail.errors import ConfigError
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta
 from spark_jobs.schemas import spark_schema
@@ -71,33 +72,36 @@ def parse_args(argv: list[str] | None = None) -> ExampleArgs:
     parser.add_argument("--start", type=iso_date, required=True)
     parser.add_argument("--end", type=iso_date, required=True)
     parser.add_argument("--valid-from", type=iso_date, required=True, help="targets from this day on: validation")
-    parser.add_argument("--out", type=Path, required=True, help="examples folder (replaced)")
-    parser.add_argument("--timelines", type=Path, default=None, help="timelines Delta table")
-    parser.add_argument("--job-table", type=Path, default=None, help="job side table (default: <out>/job_side_table)")
-    parser.add_argument("--window", type=positive_int, default=32, help="W, 8..256: contexts hold W-1 events")
-    parser.add_argument("--stride", type=positive_int, default=1)
+    parser.add_argument("--out", type=cli_path, required=True, help="examples folder (replaced)")
+    parser.add_argument("--timelines", type=cli_path, default=None, help="timelines Delta table")
+    parser.add_argument("--job-table", type=cli_path, default=None,
+                        help="job side table (default: <out>/job_side_table)")
+    parser.add_argument("--window", type=int_range(8, 256), default=32, help="W, 8..256: contexts hold W-1 events")
+    parser.add_argument("--stride", type=int_range(1, 256), default=1)
     parser.add_argument("--min-events", type=positive_int, default=4)
-    parser.add_argument("--positive-types", default="apply,save")
-    parser.add_argument("--negative-types", default="dismiss")
-    parser.add_argument("--negatives-per-positive", type=int, default=1)
-    parser.add_argument("--random-negative-weight", type=float, default=0.3)
-    parser.add_argument("--dismiss-weight", type=float, default=1.0)
+    parser.add_argument("--positive-types", type=names(EVENT_TYPES, what="event type"), default=("apply", "save"))
+    parser.add_argument("--negative-types", type=names(EVENT_TYPES, what="event type"), default=("dismiss",))
+    parser.add_argument("--negatives-per-positive", type=int_range(0, 20), default=1)
+    parser.add_argument("--random-negative-weight", type=number(0, 100, above=True), default=0.3)
+    parser.add_argument("--dismiss-weight", type=number(0, 100, above=True), default=1.0)
     parser.add_argument("--negatives-in-timeline", action="store_true", help="also insert negatives as events")
     parser.add_argument("--query-tokens", type=positive_int, default=4)
     parser.add_argument("--token-buckets", type=positive_int, default=2**14)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=seed, default=7)
     add_data_root(parser)
     a = parser.parse_args(argv)
     if not a.start <= a.valid_from <= a.end:
         parser.error(f"--valid-from {a.valid_from} must lie within --start {a.start} .. --end {a.end}")
-    window = WindowConfig(
-        window=a.window, stride=a.stride, min_events=a.min_events,
-        positive_types=tuple(t for t in a.positive_types.split(",") if t),
-        negative_types=tuple(t for t in a.negative_types.split(",") if t),
-        negatives_per_positive=a.negatives_per_positive, random_negative_weight=a.random_negative_weight,
-        dismiss_weight=a.dismiss_weight, negatives_in_timeline=a.negatives_in_timeline,
-        query_tokens=a.query_tokens, seed=a.seed,
-    )
+    try:
+        window = WindowConfig(
+            window=a.window, stride=a.stride, min_events=a.min_events,
+            positive_types=tuple(a.positive_types), negative_types=tuple(a.negative_types),
+            negatives_per_positive=a.negatives_per_positive, random_negative_weight=a.random_negative_weight,
+            dismiss_weight=a.dismiss_weight, negatives_in_timeline=a.negatives_in_timeline,
+            query_tokens=a.query_tokens, seed=a.seed,
+        )
+    except ConfigError as e:  # how the options combine (weights, label types): still a usage error
+        parser.error(str(e))
     return ExampleArgs(a.start, a.end, a.valid_from, a.timelines or data_root(a.data_root) / Tables.TIMELINES,
                        a.job_table or a.out / "job_side_table", a.out, window, a.token_buckets)
 

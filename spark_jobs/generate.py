@@ -23,7 +23,9 @@ from pathlib import Path
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 
+from jobtrail.argtypes import cli_path, int_range, iso_date, positive_int, seed
 from jobtrail.contracts import GROUND_TRUTH, JOB, Tables, with_partition
+from jobtrail.errors import ConfigError
 from jobtrail.synthetic.catalog import Catalog, build_catalog
 from jobtrail.synthetic.config import GeneratorConfig
 from jobtrail.synthetic.generate import EVENT_SCHEMA, ground_truth_table, events_table, write_manifest
@@ -83,15 +85,19 @@ def write_table(df: DataFrame, path: Path) -> int:
 
 def parse_args(argv: list[str] | None = None) -> GenerateArgs:
     parser = argparse.ArgumentParser(description="Generate the synthetic job-seeker dataset with Spark.")
-    parser.add_argument("--users", type=int, required=True)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 10, 1), help="first day, YYYY-MM-DD")
-    parser.add_argument("--jobs", type=int, default=None, help="catalogue size (default: users/2, >= 960)")
-    parser.add_argument("--partitions", type=int, default=None, help="Spark tasks (default: users/20000, >= 2)")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--users", type=int_range(1, 10**9), required=True)
+    parser.add_argument("--days", type=int_range(1, 3660), default=30)
+    parser.add_argument("--seed", type=seed, default=7)
+    parser.add_argument("--start", type=iso_date, default=date(2026, 10, 1), help="first day, YYYY-MM-DD")
+    parser.add_argument("--jobs", type=positive_int, default=None, help="catalogue size (default: users/2, >= 960)")
+    parser.add_argument("--partitions", type=positive_int, default=None,
+                        help="Spark tasks (default: users/20000, >= 2)")
+    parser.add_argument("--out", type=cli_path, required=True)
     a = parser.parse_args(argv)
-    cfg = GeneratorConfig(users=a.users, days=a.days, seed=a.seed, start=a.start, jobs=a.jobs)
+    try:
+        cfg = GeneratorConfig(users=a.users, days=a.days, seed=a.seed, start=a.start, jobs=a.jobs)
+    except ConfigError as e:
+        parser.error(str(e))
     partitions = a.partitions or max(2, a.users // 20_000)
     return GenerateArgs(cfg, a.out, partitions)
 

@@ -51,6 +51,7 @@ from pyspark.sql import functions as F
 
 from feature_store import table as ft
 from feature_store.savedmodel import ModelSpec
+from jobtrail.argtypes import cli_path, model_name, model_ref, run_id, sql_path, table_name, version_label
 from jobtrail.contracts import Tables
 from jobtrail.errors import ConfigError, DataContractError
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta
@@ -78,17 +79,23 @@ class InferArgs:
 def parse_args(argv: list[str] | None = None) -> InferArgs:
     parser = argparse.ArgumentParser(description="User embeddings of one as-of date into the feature table.")
     parser.add_argument("--as-of", type=iso_date, required=True, help="the inference inputs' as_of_date")
-    parser.add_argument("--model", required=True, help="SavedModel dir, models:/<name>@<alias> or models:/<name>/<version>")
-    parser.add_argument("--job-table", type=Path, required=True, help="the side table the inputs were built with")
-    parser.add_argument("--inputs", type=Path, default=None, help="inference inputs Delta table")
-    parser.add_argument("--out", type=Path, default=None, help="feature table (Delta)")
+    parser.add_argument("--model", type=model_ref, required=True,
+                        help="SavedModel dir, models:/<name>@<alias> or models:/<name>/<version>")
+    parser.add_argument("--job-table", type=cli_path, required=True, help="the side table the inputs were built with")
+    parser.add_argument("--inputs", type=cli_path, default=None, help="inference inputs Delta table")
+    parser.add_argument("--out", type=sql_path, default=None, help="feature table (Delta)")
     parser.add_argument("--mode", choices=("full", "incremental"), default="full",
                         help="incremental: recompute only users with events since their last embedding")
-    parser.add_argument("--storage", choices=ft.STORAGES, default="float32", help="int8: quantised with a scale per row")
-    parser.add_argument("--model-name", default=None, help="local model dirs only (default: metadata or dir name)")
-    parser.add_argument("--model-version", default=None, help="local model dirs only (default: metadata or '0')")
-    parser.add_argument("--table-name", default=None, help="also register the table in the Spark catalogue")
-    parser.add_argument("--run-id", default=None, help="recorded in the commit's userMetadata (default: generated)")
+    parser.add_argument("--storage", choices=ft.STORAGES, default="float32",
+                        help="int8: quantised with a scale per row")
+    parser.add_argument("--model-name", type=model_name, default=None,
+                        help="local model dirs only (default: metadata or dir name)")
+    parser.add_argument("--model-version", type=version_label, default=None,
+                        help="local model dirs only (default: metadata or '0')")
+    parser.add_argument("--table-name", type=table_name, default=None,
+                        help="also register the table in the Spark catalogue")
+    parser.add_argument("--run-id", type=run_id, default=None,
+                        help="recorded in the commit's userMetadata (default: generated)")
     parser.add_argument("--batch-size", type=positive_int, default=2048, help="users per encode_users call")
     parser.add_argument("--retention-days", type=positive_int, default=ft.RETENTION_DAYS, help="time travel reach")
     add_data_root(parser)

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 
+from jobtrail.argtypes import cli_path, int_range, number
 from jobtrail.contracts import INFERENCE_INPUT, Tables
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta, write_days
 from spark_jobs.sequences import rows_to_table, user_sequences, user_timelines, with_job_index
@@ -73,15 +74,15 @@ class InferenceInputArgs:
 def parse_args(argv: list[str] | None = None) -> InferenceInputArgs:
     parser = argparse.ArgumentParser(description="Build inference inputs for one as-of date.")
     parser.add_argument("--as-of", type=iso_date, required=True, help="cutoff = this date 00:00 UTC")
-    parser.add_argument("--lookback-days", type=positive_int, default=90)
-    parser.add_argument("--job-table", type=Path, required=True, help="job side table folder (Parquet)")
-    parser.add_argument("--events", type=Path, default=None, help="clean events Delta table")
-    parser.add_argument("--out", type=Path, default=None, help="inference inputs Delta table")
-    parser.add_argument("--window", type=positive_int, default=32, help="W: contexts hold W-1 events")
+    parser.add_argument("--lookback-days", type=int_range(1, 730), default=90)
+    parser.add_argument("--job-table", type=cli_path, required=True, help="job side table folder (Parquet)")
+    parser.add_argument("--events", type=cli_path, default=None, help="clean events Delta table")
+    parser.add_argument("--out", type=cli_path, default=None, help="inference inputs Delta table")
+    parser.add_argument("--window", type=int_range(8, 256), default=32, help="W: contexts hold W-1 events")
     parser.add_argument("--min-events", type=positive_int, default=4)
     parser.add_argument("--query-tokens", type=positive_int, default=4)
     parser.add_argument("--token-buckets", type=positive_int, default=2**14)
-    parser.add_argument("--session-gap-minutes", type=float, default=30.0)
+    parser.add_argument("--session-gap-minutes", type=number(0, 10_080, above=True), default=30.0)
     add_data_root(parser)
     a = parser.parse_args(argv)
     root = data_root(a.data_root)

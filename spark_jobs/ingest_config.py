@@ -40,6 +40,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from jobtrail.argtypes import cli_path, iso_datetime, location
 from jobtrail.contracts import EVENT_TYPES, RAW_EVENT, REQUIRED_EVENT_COLUMNS, Tables
 from jobtrail.errors import ConfigError, DataContractError
 from spark_jobs.common import add_data_root, data_root, iso_date
@@ -172,6 +173,9 @@ def load_config(path: str | Path | None) -> IngestConfig:
         raise ConfigError(f"mapping file {path} does not exist; check --mapping") from e
     except json.JSONDecodeError as e:
         raise ConfigError(f"mapping file {path} is not valid JSON ({e}); see spark_jobs/ingest_config.py") from e
+    except (OSError, ValueError) as e:  # a folder, no permission, not UTF-8
+        raise ConfigError(f"mapping file {path} cannot be read ({e}); give a JSON file "
+                          "(see spark_jobs/ingest_config.py)") from e
     if not isinstance(data, dict):
         raise ConfigError(f"mapping file {path} must hold a JSON object; see spark_jobs/ingest_config.py")
     try:
@@ -224,22 +228,25 @@ def parse_args(argv: list[str] | None = None) -> IngestArgs:
     """The command line of ``spark_jobs/ingest.py`` (see its docstring) as :class:`IngestArgs`."""
     parser = argparse.ArgumentParser(description="Ingest one day of raw events into the clean events table.")
     parser.add_argument("--ds", type=iso_date, required=True, help="the run day (UTC), YYYY-MM-DD")
-    parser.add_argument("--input", required=True, help="folder or file of the day's raw events (path or URI)")
+    parser.add_argument("--input", type=location, required=True,
+                        help="folder or file of the day's raw events (path or URI)")
     parser.add_argument("--format", choices=FORMATS, default=None, help="default: the mapping's, else parquet")
-    parser.add_argument("--mapping", type=Path, default=None, help="JSON config (see spark_jobs/ingest_config.py)")
-    parser.add_argument("--clean-path", type=Path, default=None, help="default <data-root>/clean_events")
-    parser.add_argument("--quarantine-path", type=Path, default=None, help="default <data-root>/quarantine_events")
-    parser.add_argument("--counts-path", type=Path, default=None, help="default <data-root>/ingest_counts")
-    parser.add_argument("--now", default=None,
+    parser.add_argument("--mapping", type=cli_path, default=None, help="JSON config (see spark_jobs/ingest_config.py)")
+    parser.add_argument("--clean-path", type=cli_path, default=None, help="default <data-root>/clean_events")
+    parser.add_argument("--quarantine-path", type=cli_path, default=None, help="default <data-root>/quarantine_events")
+    parser.add_argument("--counts-path", type=cli_path, default=None, help="default <data-root>/ingest_counts")
+    parser.add_argument("--now", type=iso_datetime, default=None,
                         help="the run's time (ISO, naive = UTC; default: now); later timestamps are future_ts")
-    parser.add_argument("--ts-floor", default=None, help="earliest valid ts (ISO; default: the mapping's, 2000-01-01)")
+    parser.add_argument("--ts-floor", type=iso_datetime, default=None,
+                        help="earliest valid ts (ISO; default: the mapping's, 2000-01-01)")
     add_data_root(parser)
     a = parser.parse_args(argv)
     root = data_root(a.data_root)
-    config = load_config(a.mapping).with_overrides(
-        format=a.format, ts_floor=parse_utc(a.ts_floor, what="--ts-floor") if a.ts_floor else None
-    )
-    now = parse_utc(a.now, what="--now") if a.now else datetime.now(timezone.utc)
+    try:
+        config = load_config(a.mapping).with_overrides(format=a.format, ts_floor=a.ts_floor)
+    except ConfigError as e:
+        parser.error(f"argument --mapping: {e}")
+    now = a.now or datetime.now(timezone.utc)
     return IngestArgs(
         ds=a.ds, input=a.input, config=config, now=now,
         clean_path=a.clean_path or root / Tables.CLEAN_EVENTS,

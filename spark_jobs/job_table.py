@@ -61,6 +61,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from jobtrail.argtypes import cli_path
 from jobtrail.contracts import JOB, JOB_SIDE_TABLE, Tables, missing_columns
 from jobtrail.errors import ConfigError, DataContractError
 from jobtrail.job_table_io import FIRST_VALUE_ID, MISSING_ID, OOV_ID, PADDING_INDEX, VOCAB_FILE, read_vocab
@@ -265,12 +266,13 @@ class JobTableArgs:
 def parse_args(argv: list[str] | None = None) -> JobTableArgs:
     parser = argparse.ArgumentParser(description="Build the job side table of one catalogue snapshot.")
     parser.add_argument("--ds", type=iso_date, required=True, help="snapshot date")
-    parser.add_argument("--catalog", type=Path, default=None, help="catalogue root (<catalog>/ds=.../*.parquet)")
-    parser.add_argument("--events", type=Path, default=None, help="clean events Delta table")
+    parser.add_argument("--catalog", type=cli_path, default=None, help="catalogue root (<catalog>/ds=.../*.parquet)")
+    parser.add_argument("--events", type=cli_path, default=None, help="clean events Delta table")
     parser.add_argument("--start", type=iso_date, default=None, help="first events day (with --end)")
     parser.add_argument("--end", type=iso_date, default=None, help="last events day")
-    parser.add_argument("--vocab", type=Path, default=None, help="reuse this _vocab.json (or the table folder holding it)")
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--vocab", type=cli_path, default=None,
+                        help="reuse this _vocab.json (or the table folder holding it)")
+    parser.add_argument("--out", type=cli_path, default=None)
     parser.add_argument("--token-buckets", type=positive_int, default=None, help="default 2**14")
     parser.add_argument("--title-length", type=positive_int, default=None, help="default 8")
     parser.add_argument("--skill-length", type=positive_int, default=None, help="default 16")

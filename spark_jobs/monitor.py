@@ -38,9 +38,10 @@ from pyspark.sql import functions as F
 from feature_store import table as ft
 from feature_store.monitoring import MonitoringFailed, Thresholds, evaluate, partition_metrics, render_markdown
 from feature_store.selection import pick_model
+from jobtrail.argtypes import cli_path, int_range, model_name, number, run_id, version_label
 from jobtrail.contracts import EMBEDDING_MONITORING, Tables
 from jobtrail.errors import DataContractError
-from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta
+from spark_jobs.common import add_data_root, data_root, iso_date, read_delta
 from spark_jobs.schemas import spark_schema
 
 
@@ -61,20 +62,22 @@ class MonitorArgs:
 def parse_args(argv: list[str] | None = None) -> MonitorArgs:
     parser = argparse.ArgumentParser(description="Monitor one feature-table partition; fail on bad embeddings.")
     parser.add_argument("--as-of", type=iso_date, required=True)
-    parser.add_argument("--model-name", default=None, help="default: the only model written that day")
-    parser.add_argument("--model-version", default=None, help="default: the latest version written that day")
-    parser.add_argument("--features", type=Path, default=None, help="feature table (Delta)")
-    parser.add_argument("--events", type=Path, default=None, help="clean events (Delta) for the day's active users")
-    parser.add_argument("--out", type=Path, default=None, help="monitoring table (Delta)")
-    parser.add_argument("--report-dir", type=Path, default=None, help="where the .md/.json reports go")
-    parser.add_argument("--active-days", type=positive_int, default=1, help="active = events on these days before as-of")
-    parser.add_argument("--run-id", default=None)
+    parser.add_argument("--model-name", type=model_name, default=None, help="default: the only model written that day")
+    parser.add_argument("--model-version", type=version_label, default=None,
+                        help="default: the latest version written that day")
+    parser.add_argument("--features", type=cli_path, default=None, help="feature table (Delta)")
+    parser.add_argument("--events", type=cli_path, default=None, help="clean events (Delta) for the day's active users")
+    parser.add_argument("--out", type=cli_path, default=None, help="monitoring table (Delta)")
+    parser.add_argument("--report-dir", type=cli_path, default=None, help="where the .md/.json reports go")
+    parser.add_argument("--active-days", type=int_range(1, 366), default=1,
+                        help="active = events on these days before as-of")
+    parser.add_argument("--run-id", type=run_id, default=None)
     defaults = Thresholds()
-    parser.add_argument("--max-nan-rows", type=int, default=defaults.max_nan_rows)
-    parser.add_argument("--min-coverage", type=float, default=defaults.min_coverage)
-    parser.add_argument("--min-median-cosine", type=float, default=defaults.min_median_cosine)
-    parser.add_argument("--min-rows", type=int, default=defaults.min_rows)
-    parser.add_argument("--max-fallback-share", type=float, default=defaults.max_fallback_share)
+    parser.add_argument("--max-nan-rows", type=int_range(0, 2**62), default=defaults.max_nan_rows)
+    parser.add_argument("--min-coverage", type=number(0, 1), default=defaults.min_coverage)
+    parser.add_argument("--min-median-cosine", type=number(-1, 1), default=defaults.min_median_cosine)
+    parser.add_argument("--min-rows", type=int_range(0, 2**62), default=defaults.min_rows)
+    parser.add_argument("--max-fallback-share", type=number(0, 1), default=defaults.max_fallback_share)
     add_data_root(parser)
     a = parser.parse_args(argv)
     root = data_root(a.data_root)

@@ -22,6 +22,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from jobtrail.argtypes import cli_path, number
 from jobtrail.contracts import TIMELINE, Tables
 from spark_jobs.common import add_data_root, data_root, iso_date, read_delta, write_days
 
@@ -65,9 +66,9 @@ def parse_args(argv: list[str] | None = None) -> TimelineArgs:
     parser = argparse.ArgumentParser(description="Build sessionized per-user timelines.")
     parser.add_argument("--start", type=iso_date, required=True)
     parser.add_argument("--end", type=iso_date, required=True)
-    parser.add_argument("--events", type=Path, default=None, help="clean events Delta table")
-    parser.add_argument("--out", type=Path, default=None, help="timelines Delta table")
-    parser.add_argument("--session-gap-minutes", type=float, default=30.0)
+    parser.add_argument("--events", type=cli_path, default=None, help="clean events Delta table")
+    parser.add_argument("--out", type=cli_path, default=None, help="timelines Delta table")
+    parser.add_argument("--session-gap-minutes", type=number(0, 10_080, above=True), default=30.0)
     add_data_root(parser)
     a = parser.parse_args(argv)
     if a.end < a.start:

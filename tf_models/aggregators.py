@@ -30,15 +30,13 @@ import tensorflow as tf
 
 from jobtrail.contracts import EVENT_TYPE_IDS
 from jobtrail.errors import ConfigError
+from tf_models.config import DECAY_GRID  # noqa: F401  (the decay rates to grid-search, re-exported)
 
 NUM_EVENT_TYPES = max(EVENT_TYPE_IDS.values()) + 1
 """Size of the event-type vocabulary, padding (0) included."""
 
 ACTION_TYPES: tuple[str, ...] = ("apply", "save", "dismiss")
 """The action types the fixed formulas average, in output order."""
-
-DECAY_GRID: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
-"""Decay rates to grid-search for :class:`DecayAggregator`."""
 
 AGGREGATORS: tuple[str, ...] = ("mean", "decay", "cnn", "transformer", "multiseq")
 

@@ -9,6 +9,8 @@ from jobtrail.errors import ConfigError
 
 AGGREGATOR_NAMES = ("mean", "decay", "cnn", "transformer", "multiseq")
 FIXED_FORMULA = ("mean", "decay")
+DECAY_GRID: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+"""Decay rates to grid-search for ``tf_models.aggregators.DecayAggregator`` (here: no TensorFlow import)."""
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import tf_models  # noqa: F401
+from jobtrail.argtypes import alias, cli_path, model_name, number, version_number
 from jobtrail.errors import JobtrailError
-from tf_models.metrics import PRIMARY, ranking_metrics
-from tf_models.registry import CHAMPION, alias_version, check_model_name, connect, resolve_model, set_alias
-from tf_models.scoring import score_examples
+
+CHAMPION = "champion"
+"""``tf_models.registry.CHAMPION``; MLflow and TensorFlow are imported by :func:`run` and :func:`evaluate` only, so
+parsing the command line (``--help``, a refused argument) takes no time."""
 
 
 @dataclass(frozen=True)
@@ -37,19 +39,20 @@ class PromoteArgs:
 
 def parse_args(argv: list[str] | None = None) -> PromoteArgs:
     p = argparse.ArgumentParser(prog="jobtrail promote", description=__doc__.split("\n")[0])
-    p.add_argument("--name", type=check_model_name, required=True, help="registered model name")
-    p.add_argument("--version", required=True, help="the candidate version (a number)")
-    p.add_argument("--examples", type=Path, required=True, help="examples folder; its validation split is used")
-    p.add_argument("--alias", default=CHAMPION)
-    p.add_argument("--job-table", type=Path, default=None, help="default: <examples>/job_side_table")
-    p.add_argument("--min-improvement", type=float, default=0.0, help="AUC margin the candidate must exceed")
-    ns = p.parse_args(argv)
-    if not ns.version.isdigit():
-        p.error(f"--version must be a version number, got {ns.version!r}")
-    return PromoteArgs(**vars(ns))
+    p.add_argument("--name", type=model_name, required=True, help="registered model name")
+    p.add_argument("--version", type=version_number, required=True, help="the candidate version (a number)")
+    p.add_argument("--examples", type=cli_path, required=True, help="examples folder; its validation split is used")
+    p.add_argument("--alias", type=alias, default=CHAMPION)
+    p.add_argument("--job-table", type=cli_path, default=None, help="default: <examples>/job_side_table")
+    p.add_argument("--min-improvement", type=number(0, 1), default=0.0, help="AUC margin the candidate must exceed")
+    return PromoteArgs(**vars(p.parse_args(argv)))
 
 
 def evaluate(uri: str, args: PromoteArgs) -> dict[str, Any]:
+    from tf_models.metrics import ranking_metrics
+    from tf_models.registry import resolve_model
+    from tf_models.scoring import score_examples
+
     model = resolve_model(uri)
     labels, logits, weights, kinds = score_examples(model.path, args.examples, split="validation",
                                                     job_table=args.job_table)
@@ -57,6 +60,9 @@ def evaluate(uri: str, args: PromoteArgs) -> dict[str, Any]:
 
 
 def run(args: PromoteArgs) -> dict[str, Any]:
+    from tf_models.metrics import PRIMARY
+    from tf_models.registry import alias_version, connect, set_alias
+
     client = connect()
     candidate = evaluate(f"models:/{args.name}/{args.version}", args)
     current = alias_version(args.name, args.alias, client)

@@ -25,14 +25,18 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from jobtrail.errors import ConfigError
+from jobtrail.orchestration.validation import MODEL_NAME_PATTERN, MODEL_URI_PATTERN
+from jobtrail.orchestration.validation import check_model_name as _check_model_name
 from jobtrail.settings import Settings
 from tf_models.signatures import read_metadata
 
 EXPERIMENT = "jobtrail"
 CHAMPION = "champion"
 SAVED_MODEL_ARTIFACT = "saved_model"
-MODEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
-MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[A-Za-z0-9_-]+)|/(?P<version>\d+))$")
+MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
+"""The one rule for model names (:mod:`jobtrail.orchestration.validation`): the DAG form, the CLIs and the registry."""
+MODEL_URI = re.compile(MODEL_URI_PATTERN)
+"""``models:/<name>@<alias>`` or ``models:/<name>/<version>``; the name becomes a cache folder, so it is checked."""
 
 
 @dataclass(frozen=True)
@@ -71,9 +75,7 @@ def connect(settings: Settings | None = None) -> MlflowClient:
 
 
 def check_model_name(name: str) -> str:
-    if not MODEL_NAME.match(name):
-        raise ConfigError(f"model name {name!r} must match {MODEL_NAME.pattern} (letters, digits, _ . -)")
-    return name
+    return _check_model_name(name, "model name")
 
 
 class SavedModelPyfunc(mlflow.pyfunc.PythonModel):
@@ -119,7 +121,7 @@ def resolve_model(uri: str, settings: Settings | None = None) -> ResolvedModel:
     or the directory name, its version from the metadata (``model_version``) or "0".
     """
     settings = settings or Settings.from_env()
-    match = MODEL_URI.match(uri)
+    match = MODEL_URI.fullmatch(uri)
     if not match:
         path = Path(uri)
         if not path.is_dir():

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import tf_models  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+from jobtrail.argtypes import cli_path, int_range, model_name, number, positive_int, seed
 from jobtrail.errors import JobtrailError
 from tf_models.config import AGGREGATOR_NAMES, ModelConfig
 
@@ -36,9 +37,9 @@ def _rates(text: str) -> tuple[float, ...]:
     try:
         rates = tuple(float(r) for r in text.split(","))
     except ValueError as e:
-        raise argparse.ArgumentTypeError(f"--decay-rate takes comma-separated numbers, got {text!r}") from e
+        raise argparse.ArgumentTypeError(f"--decay-rate takes comma-separated numbers, got {text[:80]!r}") from e
     if not all(0 < r <= 1 for r in rates):
-        raise argparse.ArgumentTypeError(f"decay rates must be in (0, 1], got {text!r}")
+        raise argparse.ArgumentTypeError(f"decay rates must be in (0, 1], got {text[:80]!r}")
     return rates
 
 
@@ -87,28 +88,28 @@ class TrainArgs:
 def parse_args(argv: list[str] | None = None) -> TrainArgs:
     p = argparse.ArgumentParser(prog="jobtrail train", description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=AGGREGATOR_NAMES, required=True, help="the aggregator")
-    p.add_argument("--examples", type=Path, required=True, help="--out of spark_jobs/examples.py")
-    p.add_argument("--jobs", type=Path, default=None, help="job side table (default: <examples>/job_side_table)")
-    p.add_argument("--out", type=Path, required=True, help="run folder: saved_model, backup, logs, result.json")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=512, help="global batch size")
-    p.add_argument("--embedding-dim", type=int, default=64, help="D, the job embedding width")
-    p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--patience", type=int, default=2, help="early stopping: epochs without a better val AUC")
-    p.add_argument("--retrieval-weight", type=float, default=0.0, help="> 0 adds the in-batch retrieval loss")
+    p.add_argument("--examples", type=cli_path, required=True, help="--out of spark_jobs/examples.py")
+    p.add_argument("--jobs", type=cli_path, default=None, help="job side table (default: <examples>/job_side_table)")
+    p.add_argument("--out", type=cli_path, required=True, help="run folder: saved_model, backup, logs, result.json")
+    p.add_argument("--epochs", type=int_range(1, 1000), default=5)
+    p.add_argument("--batch-size", type=int_range(1, 2**20), default=512, help="global batch size")
+    p.add_argument("--embedding-dim", type=int_range(1, 4096), default=64, help="D, the job embedding width")
+    p.add_argument("--learning-rate", type=number(0, 1, above=True), default=1e-3)
+    p.add_argument("--seed", type=seed, default=7)
+    p.add_argument("--patience", type=int_range(0, 1000), default=2, help="early stopping: epochs without a better val AUC")
+    p.add_argument("--retrieval-weight", type=number(0, 100), default=0.0, help="> 0 adds the in-batch retrieval loss")
     p.add_argument("--decay-rate", type=_rates, default=(0.8,), help="decay only; several: grid search")
-    p.add_argument("--d-model", type=int, default=64, help="transformers: model width")
-    p.add_argument("--heads", type=int, default=2)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--filters", type=int, default=128, help="cnn: filters per convolution")
-    p.add_argument("--kernel-size", type=int, default=3)
-    p.add_argument("--checkpoint-every", type=int, default=200, help="steps between resumable checkpoints")
+    p.add_argument("--d-model", type=int_range(1, 4096), default=64, help="transformers: model width")
+    p.add_argument("--heads", type=int_range(1, 64), default=2)
+    p.add_argument("--layers", type=int_range(1, 64), default=2)
+    p.add_argument("--dropout", type=number(0, 0.99), default=0.1)
+    p.add_argument("--filters", type=int_range(1, 4096), default=128, help="cnn: filters per convolution")
+    p.add_argument("--kernel-size", type=int_range(1, 256), default=3)
+    p.add_argument("--checkpoint-every", type=positive_int, default=200, help="steps between resumable checkpoints")
     det = p.add_mutually_exclusive_group()
     det.add_argument("--deterministic", dest="deterministic", action="store_true", default=None)
     det.add_argument("--no-deterministic", dest="deterministic", action="store_false")
-    p.add_argument("--registered-name", default=None, help="register the model under this MLflow name")
+    p.add_argument("--registered-name", type=model_name, default=None, help="register the model under this MLflow name")
     p.add_argument("--no-mlflow", dest="mlflow", action="store_false", help="do not log to MLflow")
     p.add_argument("--materialise-jobs", action="store_true", help="benchmark only: job features per position")
     ns = p.parse_args(argv)

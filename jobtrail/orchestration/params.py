@@ -55,7 +55,7 @@ def daily_params() -> dict[str, Any]:
         "model_name": _model_name(model),
         "model_alias": Param(DEFAULT_ALIAS, type="string", pattern=ALIAS_PATTERN, title="Model alias",
                              section=model, description="Registry alias to use (champion)."),
-        "model_version": Param(None, type=["null", "integer"], minimum=1, title="Pin a model version",
+        "model_version": Param(None, type=["null", "integer"], minimum=1, maximum=10**9, title="Pin a model version",
                                section=model, description="Empty: the alias above. A number overrides it."),
         "raw_input": Param("raw_events/ds={ds}", type="string", pattern=RELATIVE_PATH_PATTERN, maxLength=255,
                            title="Raw events of the day", section=inputs,

@@ -26,6 +26,7 @@ from jobtrail.contracts import Tables
 from jobtrail.errors import ConfigError
 from jobtrail.orchestration.validation import (
     check_alias,
+    check_bool,
     check_choice,
     check_int,
     check_model_name,
@@ -33,6 +34,7 @@ from jobtrail.orchestration.validation import (
     inside_root,
     optional_date,
     run_key,
+    shown,
 )
 
 AGGREGATORS: tuple[str, ...] = ("mean", "decay", "cnn", "transformer", "multiseq")
@@ -159,7 +161,7 @@ def daily_plan(params: Mapping[str, Any], *, ds: date, data_root: Path) -> Daily
     check_known(params, DAILY_PARAMS, "jobtrail_daily_embeddings")
     raw = params.get("raw_input") or f"{Tables.RAW_EVENTS}/ds={{ds}}"
     if not isinstance(raw, str):
-        raise ConfigError(f"raw_input={raw!r} must be a path relative to the data root")
+        raise ConfigError(f"raw_input={shown(raw)} must be a path relative to the data root")
     version = params.get("model_version")
     mapping = params.get("mapping")
     fmt = params.get("input_format")
@@ -173,7 +175,7 @@ def daily_plan(params: Mapping[str, Any], *, ds: date, data_root: Path) -> Daily
         model_version=None if version in (None, "") else check_int(version, "model_version", minimum=1, maximum=10**9),
         input_format=None if fmt in (None, "") else check_choice(fmt, "input_format", INPUT_FORMATS),
         mapping=None if mapping in (None, "") else inside_root(data_root, mapping, "mapping"),
-        incremental=bool(params.get("incremental", False)),
+        incremental=check_bool(params.get("incremental", False), "incremental"),
         lookback_days=check_int(params.get("lookback_days", 90), "lookback_days", minimum=1, maximum=730),
     )
 
@@ -271,9 +273,10 @@ def training_plan(params: Mapping[str, Any], *, run_after: datetime, run_id: str
                           "training targets come before valid_from, validation targets from it on")
     if (end - start).days > 366:
         raise ConfigError(f"start={start} .. end={end} spans more than a year; train on a shorter range")
+    check_bool(params.get("refresh_daily", False), "refresh_daily")  # read by the last task: refuse it at once
     baselines = params.get("baselines") or []
     if not isinstance(baselines, (list, tuple)):
-        raise ConfigError(f"baselines={baselines!r} must be a list drawn from {', '.join(BASELINES)}")
+        raise ConfigError(f"baselines={shown(baselines)} must be a list drawn from {', '.join(BASELINES)}")
     return TrainingPlan(
         start=start, end=end, valid_from=valid_from, data_root=data_root,
         catalog=inside_root(data_root, params.get("catalog") or Tables.JOB_CATALOG, "catalog"),

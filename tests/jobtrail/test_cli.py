@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from jobtrail.cli import main
 from jobtrail.contracts import Tables
 from jobtrail.parquet_io import read_table
@@ -30,5 +32,8 @@ def test_rerun_replaces_instead_of_appending(tmp_path, capsys):
 
 
 def test_invalid_config_is_a_clear_error(tmp_path, capsys):
-    assert main(["generate", "--users", "0", "--out", str(tmp_path)]) == 2
-    assert "users must be at least 1" in capsys.readouterr().err
+    assert main(["generate", "--jobs", "5", "--out", str(tmp_path)]) == 2  # the configuration's own rule
+    assert "jobs must be at least" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # an argument out of range is a usage error that names it
+        main(["generate", "--users", "0", "--out", str(tmp_path)])
+    assert exit_.value.code == 2 and "argument --users: 0 is outside 1..1000000000" in capsys.readouterr().err

@@ -12,7 +12,9 @@ from jobtrail.orchestration.validation import (
     DATE_PATTERN,
     RELATIVE_PATH_PATTERN,
     check_alias,
+    check_bool,
     check_int,
+    check_label,
     check_model_name,
     inside_root,
     parse_date,
@@ -41,7 +43,8 @@ def test_model_names(name):
     assert check_model_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "1abc", "../x", "a/b", "a b", "x" * 101, "models:/x@champion", None, 3])
+@pytest.mark.parametrize("name", ["", "1abc", "../x", "a/b", "a b", "x" * 101, "models:/x@champion", None, 3,
+                                  "jobtrail\n", "jobtrail\x00"])
 def test_bad_model_names(name):
     with pytest.raises(ConfigError, match="model_name"):
         check_model_name(name)
@@ -49,8 +52,17 @@ def test_bad_model_names(name):
 
 def test_alias_and_ints():
     assert check_alias("champion") == "champion"
-    with pytest.raises(ConfigError):
-        check_alias("champion@x")
+    for bad in ("champion@x", "champion\n", "1st"):
+        with pytest.raises(ConfigError, match="model_alias"):
+            check_alias(bad)
+    assert check_bool(False, "incremental") is False
+    for bad in ("false", 0, None, "x; rm -rf /"):
+        with pytest.raises(ConfigError, match="incremental"):
+            check_bool(bad, "incremental")
+    assert check_label("dev-1") == "dev-1"
+    for bad in ("../1", ".hidden", "a/b", "1\n"):
+        with pytest.raises(ConfigError, match="model_version"):
+            check_label(bad)
     with pytest.raises(ConfigError, match="window"):
         check_int(True, "window", minimum=8, maximum=256)
     with pytest.raises(ConfigError, match="8..256"):
@@ -62,11 +74,11 @@ def test_inside_root_resolves_relative_paths(tmp_path):
 
 
 @pytest.mark.parametrize("relative", ["../x", "a/../../x", "a/..", "..", "/etc/passwd", "a\\b", "~/x",
-                                      "a b", "$(id)", "a;b", ""])
+                                      "a b", "$(id)", "a;b", "", "raw_events\n", "raw\x00", "a" * 256])
 def test_inside_root_refuses_escapes_and_odd_characters(tmp_path, relative):
     with pytest.raises(ConfigError, match="raw_input"):
         inside_root(tmp_path, relative, "raw_input")
-    assert not re.match(RELATIVE_PATH_PATTERN, relative)  # the trigger form refuses it too
+    assert not re.search(RELATIVE_PATH_PATTERN, relative)  # the trigger form (jsonschema: re.search) refuses it too
 
 
 def test_inside_root_refuses_a_symlink_out_of_the_root(tmp_path):
