@@ -9,8 +9,11 @@ Run::
 Input: Parquet, JSON lines or CSV under ``--input``; names and event types are mapped by ``--mapping``
 (:class:`~spark_jobs.ingest_config.IngestConfig`; JSON layout there, e.g. ``{"columns": {"uid": "user_id",
 "action": "event_type", "timestamp": "ts"}, "event_types": {"bookmark": "save", "delete": "dismiss"}}``).
-Ids are cast to strings; blank strings are missing. Timestamps: timestamp types, ISO-8601 strings with an
-offset (normalised to UTC) or without (= UTC), epoch numbers (``epoch_unit``). A missing required column
+Ids are cast to strings; text is trimmed of white space, control and invisible format characters at both
+ends (:data:`BLANK_CHARS`), and what is then empty is missing. Timestamps: timestamp types, ISO-8601 strings
+with an offset (normalised to UTC) or without (= UTC), epoch numbers (``epoch_unit``). The Parquet files of
+one day may differ in their columns (the schemas are merged: no file's columns are dropped) but not in a
+column's type (:class:`~jobtrail.errors.DataContractError` naming the column). A missing required column
 raises :class:`~jobtrail.errors.DataContractError` before anything is written.
 
 Every input row ends in exactly one place, and ``input = clean + duplicates + quarantined`` is checked before
@@ -39,10 +42,12 @@ An empty input folder or file writes zero counts and leaves the day empty.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import date, datetime
 from pathlib import Path
 
+from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -71,6 +76,11 @@ _STRING_COLUMNS = [c for c in RAW_EVENT.names if c != "ts"]
 _EPOCH_PATTERN = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 _MIN_US, _MAX_US = -62_135_596_800_000_000, 253_402_300_799_999_999  # 0001-01-01 .. 9999-12-31 UTC
 DEDUPE_ORDER = ("ts", "user_id", "event_type", "job_id", "query", "channel")
+BLANK_CHARS = "".join(map(chr, [
+    *range(0x00, 0x21), *range(0x7F, 0xA1), 0xAD, 0x1680, 0x180E, *range(0x2000, 0x2010), 0x2028, 0x2029,
+    *range(0x202A, 0x2030), 0x205F, *range(0x2060, 0x2065), 0x3000, 0xFEFF,
+]))
+"""Trimmed off both ends of text: C0/C1 controls, Unicode spaces, zero-width and bidi marks, BOM, soft hyphen."""
 
 
 def read_input(spark: SparkSession, path: str, *, config: IngestConfig) -> DataFrame:
@@ -83,8 +93,8 @@ def read_input(spark: SparkSession, path: str, *, config: IngestConfig) -> DataF
         raise DataContractError(f"input path {path} does not exist; check --input (has the day's export landed?)")
     reader = spark.read.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
     try:
-        if config.format == "parquet":
-            df = reader.parquet(path)
+        if config.format == "parquet":  # merged: a column only some files have is not dropped
+            df = reader.option("mergeSchema", "true").parquet(path)
         elif config.format == "json":
             df = reader.json(path)
             if df.columns == [CORRUPT]:  # no line parsed; Spark refuses to query only this column
@@ -104,7 +114,24 @@ def read_input(spark: SparkSession, path: str, *, config: IngestConfig) -> DataF
         if condition == "PATH_NOT_FOUND":
             raise DataContractError(f"input path {path} does not exist; check --input") from e
         raise DataContractError(f"cannot read {path} as {config.format}: {e}; check --format and --mapping") from e
+    except Py4JJavaError as e:  # Spark does not translate a failed schema merge into a Python exception
+        message = str(e.java_exception.getMessage())
+        if "CANNOT_MERGE_SCHEMAS" not in message:
+            raise
+        raise DataContractError(
+            f"the Parquet files under {path} disagree on the type of column(s) {_type_conflicts(message)}; "
+            "re-export the day with one type per column (e.g. ids always as strings)") from e
     return df.select("*", F.col("_metadata.file_path").alias(SOURCE_FILE))
+
+
+def _type_conflicts(message: str) -> str:
+    """``name: TYPE vs TYPE`` per top-level column whose type differs in a CANNOT_MERGE_SCHEMAS message."""
+    schemas = [dict(re.findall(r"([^<>,:\s]+): ([A-Z]+)", s)) for s in re.findall(r'"STRUCT<(.*)>"', message)]
+    if len(schemas) == 2:
+        first, other = schemas
+        if conflicts := [f"{c}: {first[c]} vs {other[c]}" for c in first if other.get(c, first[c]) != first[c]]:
+            return ", ".join(conflicts)
+    return " ".join(message.split())
 
 
 def _col(name: str) -> Column:
@@ -112,8 +139,8 @@ def _col(name: str) -> Column:
 
 
 def _text(value: Column) -> Column:
-    """Trimmed string; blank → null."""
-    trimmed = F.trim(value.cast("string"))
+    """String trimmed of :data:`BLANK_CHARS`; empty → null."""
+    trimmed = F.btrim(value.cast("string"), F.lit(BLANK_CHARS))
     return F.when(trimmed != "", trimmed)
 
 

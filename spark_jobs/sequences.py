@@ -23,7 +23,11 @@ SEQUENCE_FIELDS = ("ts_us", "event_id", "event_type_id", "job_index", "session_p
 
 
 def with_job_index(timeline: DataFrame, side_table: DataFrame) -> DataFrame:
-    """Add ``job_index`` (0 when the event has no job) from the side table's (job_id, job_index)."""
+    """Add ``job_index`` from the side table's (job_id, job_index); 0 (the no-job slot) when the event has no job.
+
+    A job_id absent from the side table also gets 0: the event keeps its type and time but loses its job. Build
+    the side table with the events of the same days (``job_table.py --events``) so such jobs get an id-only row.
+    """
     index = F.broadcast(side_table.select("job_id", "job_index"))
     return timeline.join(index, "job_id", "left").withColumn("job_index", F.coalesce("job_index", F.lit(0)))
 

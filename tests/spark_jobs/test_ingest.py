@@ -101,7 +101,7 @@ def mapping_file(tmp_path: Path, **overrides) -> Path:
     return path
 
 
-def test_json_lines_every_reason_duplicates_mapping_and_idempotent_rerun(spark, tmp_path):
+def test_json_lines_every_reason_duplicates_mapping_and_idempotent_rerun(spark, tmp_path, reliability):
     j = lambda **kw: json.dumps(kw)  # noqa: E731
     src = write_lines(tmp_path / "in" / "day.jsonl", [
         j(id="e1", uid="u1", action="view", timestamp="2026-10-02T10:00:00Z", job="j1", channel="search", extra="x"),
@@ -165,9 +165,31 @@ def test_json_lines_every_reason_duplicates_mapping_and_idempotent_rerun(spark, 
     for name in got:
         assert last_commit_metadata(tmp_path / "tables" / name) == {
             "job": "ingest", "ds": "2026-10-02", "input": str(src), "now": "2026-10-02T12:00:00+00:00"}
+    counts_text = "ingest_counts 21 = 6 clean + 2 duplicates + 13 quarantined"
+    for case, injected, happened in (
+        ("malformed JSON lines", "the line '{broken' among 21 JSON lines",
+         "quarantined as malformed_row, raw {\"_corrupt_record\":\"{broken\"} with its source file"),
+        ("nulls in required fields", "no uid (q1, q11), uid '  ' (q2), action '' (q3), a view without job (q5), "
+         "no timestamp (q6)", "quarantined: missing_user_id ×3, missing_event_type, missing_job_id, missing_ts "
+         "(several failing rules: the first in REASONS order wins)"),
+        ("unknown event types", "action 'like' (q4, q12); 'BOOKMARK' and ' delete ' with a mapping "
+         "{bookmark: save, delete: dismiss}", "'like' → unknown_event_type ×2 (q4's extra column kept in the raw "
+         "row); 'BOOKMARK' → save, ' delete ' → dismiss (clean)"),
+        ("timestamps in the future and before the floor", "1999-12-31T23:59:59Z with floor 2000-01-01; "
+         "12:00:01Z with --now 12:00:00Z; 'yesterday'", "ts_before_floor, future_ts, unparseable_ts (1 each)"),
+        ("non-UTC offsets", "'2026-10-02T12:00:00+02:00'; '10:00:00+02:00' resend of an '08:00:00Z' event; "
+         "'2026-10-02T01:30:00+02:00' in the run for 10-02", "normalised to UTC: clean at 10:00Z on 10-02; the "
+         "resend is a duplicate of the 08:00Z event; 01:30+02:00 = 10-01 23:30Z → wrong_day (its own day)"),
+        ("extra and renamed columns (mapping)", "columns id/uid/action/timestamp/job mapped to the contract, "
+         "an unknown column 'extra'", "mapped; 'extra' not in clean_events, kept in the quarantined raw row"),
+        ("int user ids in JSON (type change)", "uid 7 (a JSON number) among string uids", "cast to the string '7' "
+         "(clean)"),
+    ):
+        reliability(area="bad input", case=case, injected=injected, happened=happened,
+                    tables=f"{counts_text}; a rerun with the same --now leaves all three tables identical")
 
 
-def test_csv_mapping_two_files_cross_file_duplicate_and_malformed_line(spark, tmp_path):
+def test_csv_mapping_two_files_cross_file_duplicate_and_malformed_line(spark, tmp_path, reliability):
     header = "id,uid,action,timestamp,job,query,channel,referrer"
     write_lines(tmp_path / "in" / "a.csv", [
         header,
@@ -197,9 +219,17 @@ def test_csv_mapping_two_files_cross_file_duplicate_and_malformed_line(spark, tm
     bad = next(r for r in got["quarantine_events"] if r["reason"] == "malformed_row")
     assert bad["source_file"].endswith("/a.csv")
     assert json.loads(bad["raw"])["_corrupt_record"] == "c9,13,view,2026-10-02T08:00:00Z,j3,,,extra,field"
+    reliability(area="bad input", case="duplicated events across two files",
+                injected="event c1 in a.csv (09:00+00:00) and again in b.csv (09:00Z), CSV with a column mapping",
+                happened="one clean row, the other counted as a duplicate; ingest_counts 7 = 4 clean + 1 duplicate "
+                         "+ 2 quarantined",
+                tables="clean_events: c1 once; quarantine: c4 missing_job_id, c9 malformed_row")
+    reliability(area="bad input", case="malformed CSV line", injected="a CSV line with two extra fields (c9)",
+                happened="quarantined as malformed_row with the raw line and source file a.csv",
+                tables="quarantine_events: 1 malformed_row; the rest of a.csv ingested")
 
 
-def test_parquet_identity_int_user_ids_no_event_id_column_and_empty_day(spark, tmp_path):
+def test_parquet_identity_int_user_ids_no_event_id_column_and_empty_day(spark, tmp_path, reliability):
     src = tmp_path / "in" / "ds=2026-10-01"
     src.mkdir(parents=True)
     pq.write_table(pa.table({
@@ -224,9 +254,16 @@ def test_parquet_identity_int_user_ids_no_event_id_column_and_empty_day(spark, t
     got = collect(spark, tmp_path, D1)
     assert got["clean_events"] == [] and got["quarantine_events"] == []
     assert got["ingest_counts"][0]["input_rows"] == 0
+    reliability(area="bad input", case="int user ids in Parquet (type change)",
+                injected="user_id int64 [1, 1, 2], no event_id column, an unknown float column",
+                happened="ids cast to '1', '2'; event_id = documented hash; the repeated row is a duplicate; "
+                         "ingest_counts 3 = 2 clean + 1 duplicate + 0", tables="clean_events: 2 rows, contract schema")
+    reliability(area="bad input", case="an empty day", injected="a rerun of the same day from a folder without files",
+                happened="ingest_counts 0 = 0 + 0 + 0; no error", tables="clean_events and quarantine_events for the "
+                "day emptied (replaced); one ingest_counts row with input_rows 0")
 
 
-def test_missing_required_column_or_input_stops_before_writing(spark, tmp_path):
+def test_missing_required_column_or_input_stops_before_writing(spark, tmp_path, reliability):
     src = write_lines(tmp_path / "in" / "a.csv", ["id,user,action,timestamp,job", "c1,10,view,2026-10-02T09:00:00Z,j1"])
     with pytest.raises(DataContractError, match=r"\['user_id'\].*\"uid\": \"user_id\"") as e:
         ingest(spark, tmp_path, src, D2, "--format", "csv", "--mapping", str(mapping_file(tmp_path)))
@@ -240,6 +277,12 @@ def test_missing_required_column_or_input_stops_before_writing(spark, tmp_path):
     with pytest.raises(DataContractError, match="does-not-exist"):
         ingest(spark, tmp_path, tmp_path / "does-not-exist", D2)
     assert not (tmp_path / "tables").exists()
+    reliability(area="bad input", case="renamed or missing required column",
+                injected="CSV column 'user' where the mapping expects 'uid'; Parquet without job_id; an input path "
+                         "that does not exist",
+                happened="DataContractError before any Spark write, naming the missing contract column, the input "
+                         "columns looked for, the mapping used and the columns present (or the missing path)",
+                tables="nothing written (no table created)")
 
 
 def test_counts_that_do_not_reconcile_raise_and_write_nothing(spark, tmp_path, monkeypatch):
@@ -255,7 +298,7 @@ def test_counts_that_do_not_reconcile_raise_and_write_nothing(spark, tmp_path, m
     assert not (tmp_path / "tables").exists()
 
 
-def test_epoch_milliseconds_empty_files_and_json_that_never_parses(spark, tmp_path):
+def test_epoch_milliseconds_empty_files_and_json_that_never_parses(spark, tmp_path, reliability):
     cfg = IngestConfig(epoch_unit="ms")
     raw = spark.createDataFrame([("u", "view", "j", int(t(1, 10).timestamp() * 1000), "f")],
                                 "user_id string, event_type string, job_id string, ts long, _source_file string")
@@ -273,6 +316,10 @@ def test_epoch_milliseconds_empty_files_and_json_that_never_parses(spark, tmp_pa
         counts = IngestCounts.from_rows(count_outcomes(labeled).collect(), input_rows=raw.count())
         counts.check(source=name, ds=D1)
         assert (counts.input_rows, counts.quarantined["malformed_row"]) == (expected[name], expected[name])
+    reliability(area="bad input", case="empty files and JSON where no line parses",
+                injected="an empty .jsonl; a header-only CSV; a JSON file of 'nope', '', '{also bad'",
+                happened="0 rows, 0 rows, and 2 malformed_row (the blank line is not a row); counts reconcile",
+                tables="quarantine: the 2 unparseable lines with their raw text")
 
 
 def test_synthetic_day_is_all_clean_and_other_days_are_untouched(spark, tmp_path):
