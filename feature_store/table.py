@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from functools import reduce
 from pathlib import Path
 
 import pyarrow as pa
@@ -193,12 +194,25 @@ def replace_predicate(as_of: date, model_name: str, model_version: str) -> str:
             f"AND model_version = {quote(model_version)}")
 
 
+def keep_computed_at(rows: DataFrame, current: DataFrame) -> DataFrame:
+    """``rows`` with the ``computed_at`` of ``current`` (the rows they replace) wherever a user's every other value
+    is the same: a rerun or backfill with the same inputs and model leaves the partition equal in content, and
+    ``computed_at`` says when a value was first written. Changed and new rows keep their own time."""
+    values = [c for c in rows.columns if c != "computed_at"]
+    old = current.select(*[F.col(c).alias(f"_old_{c}") for c in [*values, "computed_at"]])
+    same = reduce(lambda a, b: a & b, [F.col(c).eqNullSafe(F.col(f"_old_{c}")) for c in values])
+    joined = rows.join(old, F.col("user_id") == F.col("_old_user_id"), "left")
+    return joined.select(*values, F.when(same, F.col("_old_computed_at")).otherwise(F.col("computed_at"))
+                         .alias("computed_at")).select(*rows.columns)
+
+
 def write_partition(spark: SparkSession, df: DataFrame, spec: TableSpec, as_of: date, *, user_metadata: dict,
                     properties: dict[str, str] | None = None) -> None:
     """Replace the rows of (``as_of``, ``spec``'s model) with ``df``; update properties; register the name.
 
     ``df`` must have the table's stored schema (:func:`table_schema`) and only rows of that day and model.
     ``properties``: what :func:`ensure_table` returned, when the caller already checked the table.
+    Unchanged rows keep their ``computed_at`` (:func:`keep_computed_at`), so a rerun is a no-op in content.
     """
     expected = table_schema(spec.storage)
     problems = _schema_problems(df.schema, expected)
@@ -206,9 +220,11 @@ def write_partition(spark: SparkSession, df: DataFrame, spec: TableSpec, as_of: 
         raise DataContractError("rows to write do not match the feature table schema: " + "; ".join(problems))
     props = properties if properties is not None else ensure_table(spark, spec)
     meta = json.dumps(user_metadata, sort_keys=True, default=str)
+    predicate = replace_predicate(as_of, spec.model_name, spec.model_version)
+    df = keep_computed_at(df.select(*expected.names), read_table(spark, spec.path).where(predicate))
     try:
-        (df.select(*expected.names).write.format("delta").mode("overwrite")
-         .option("replaceWhere", replace_predicate(as_of, spec.model_name, spec.model_version))
+        (df.write.format("delta").mode("overwrite")
+         .option("replaceWhere", predicate)
          .option("userMetadata", meta).save(str(spec.path)))
     except PySparkException as e:
         if CONSTRAINT in str(e):

@@ -38,3 +38,104 @@ def synthetic_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("synthetic")
     generate(GeneratorConfig(users=3_000, days=30, seed=7), out)
     return out
+
+
+# --- Reliability report ------------------------------------------------------------------------------------------
+# Tests of faults, bad input and security record what they tried with the ``reliability`` fixture; with
+# ``--reliability-report docs/reliability.md`` (``make reliability``) the run writes them as that report's
+# "From the test run" section, each row with the test's outcome.
+
+RELIABILITY_SECTION = "From the test run"
+AREAS = ("fault", "bad input", "rerun and backfill", "security")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--reliability-report", metavar="PATH", default=None,
+                     help="write the reliability rows recorded by this run as a section of PATH (docs/reliability.md)")
+
+
+class ReliabilityLog:
+    """Rows of the reliability report: (area, case, how it was injected, what happened, the tables afterwards)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, str]] = []
+        self.outcomes: dict[str, str] = {}
+
+    def add(self, nodeid: str, *, area: str, case: str, injected: str, happened: str, tables: str = "") -> None:
+        if area not in AREAS:
+            raise ValueError(f"area {area!r} is not one of {AREAS}")
+        self.rows.append({"nodeid": nodeid, "area": area, "case": case, "injected": injected,
+                          "happened": happened, "tables": tables})
+
+    def markdown(self) -> str:
+        def cell(text: str) -> str:
+            return " ".join(text.split()).replace("|", "\\|")
+
+        out = []
+        for area in AREAS:
+            rows = [r for r in self.rows if r["area"] == area]
+            if not rows:
+                continue
+            out += [f"### {area[0].upper()}{area[1:]}", "",
+                    "| case | injected | what happened | tables afterwards | test |", "|---|---|---|---|---|"]
+            for r in rows:
+                test = r["nodeid"].split("::")
+                outcome = self.outcomes.get(r["nodeid"], "not run")
+                status = "pass" if outcome == "passed" else f"**{outcome.upper()}**"
+                out.append(f"| {cell(r['case'])} | {cell(r['injected'])} | {cell(r['happened'])} | "
+                           f"{cell(r['tables'])} | `{test[-1]}` ({test[0].removeprefix('tests/')}): {status} |")
+            out.append("")
+        return "\n".join(out)
+
+
+_RELIABILITY = pytest.StashKey[ReliabilityLog]()
+
+
+def pytest_configure(config):
+    config.stash[_RELIABILITY] = ReliabilityLog()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:  # ``make reliability`` runs the tests that record rows: ``-m reliability``
+        if "reliability" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.reliability)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    log = item.config.stash[_RELIABILITY]
+    if report.when == "call" or report.failed:  # a setup error counts, a passing setup does not
+        if report.failed or item.nodeid not in log.outcomes:
+            log.outcomes[item.nodeid] = report.outcome
+    return report
+
+
+class Recorder:
+    def __init__(self, log: ReliabilityLog, nodeid: str) -> None:
+        self._log, self._nodeid = log, nodeid
+
+    def __call__(self, *, area: str, case: str, injected: str, happened: str, tables: str = "") -> None:
+        """Record one row for the report (call it after the assertions that prove ``happened``)."""
+        self._log.add(self._nodeid, area=area, case=case, injected=injected, happened=happened, tables=tables)
+
+
+@pytest.fixture
+def reliability(request) -> Recorder:
+    """``reliability(area=..., case=..., injected=..., happened=..., tables=...)`` adds a row to the report."""
+    return Recorder(request.config.stash[_RELIABILITY], request.node.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    path = session.config.getoption("--reliability-report")
+    log = session.config.stash[_RELIABILITY]
+    if not path or not log.rows:
+        return
+    from benchmarks.report import RELIABILITY_HEADER, machine, write_section
+
+    passed = sum(1 for r in log.rows if log.outcomes.get(r["nodeid"]) == "passed")
+    tests = len({r["nodeid"] for r in log.rows})
+    body = (f"{len(log.rows)} rows from {tests} tests; {passed} rows from tests that passed. Command: "
+            f"`make reliability` (the tests that record a row: `pytest -m reliability`) on {machine()}.\n\n"
+            f"{log.markdown()}")
+    write_section(RELIABILITY_SECTION, body, doc=Path(path), header=RELIABILITY_HEADER)

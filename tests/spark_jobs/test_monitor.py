@@ -113,3 +113,23 @@ def test_a_new_model_version_is_compared_only_with_itself(spark, tables):
     result = monitor.run(spark, args(tables, "new"))
     assert result["status"] == "pass" and result["previous_as_of_date"] is None
     assert result["cos_median_checked"] is None and result["cos_active_pairs"] == 0
+
+
+def test_a_backfilled_day_is_compared_with_an_earlier_day_never_a_newer_one(spark, tables, reliability):
+    """Monitoring DAY1 again after DAY2 exists (a backfill): nothing earlier than DAY1, so no comparison — not DAY2."""
+    later = monitor.run(spark, args(tables, "ok"))
+    stored = spark.read.format("delta").load(str(tables / "monitoring")).where("model_version = 'ok'")
+    newer = stored.where(F.col("as_of_date") == DAY2).collect()
+    backfill = monitor.run(spark, monitor.parse_args([
+        "--as-of", str(DAY1), "--model-name", "m", "--model-version", "ok", "--features", str(tables / "features"),
+        "--events", str(tables / "events"), "--out", str(tables / "monitoring"), "--report-dir", str(tables / "reports"),
+        "--min-coverage", "0"]))
+    assert later["previous_as_of_date"] == str(DAY1)
+    assert backfill["previous_as_of_date"] is None and backfill["cos_median_checked"] is None
+    assert sorted(str(r.as_of_date) for r in stored.collect()) == [str(DAY1), str(DAY2)]  # one row per day
+    assert stored.where(F.col("as_of_date") == DAY2).collect() == newer
+    reliability(area="rerun and backfill", case="monitoring of a backfilled older day",
+                injected=f"monitor {DAY1} after {DAY2} was written and monitored",
+                happened=f"{DAY2} compared with {DAY1}; the backfilled {DAY1} found no earlier partition and skipped "
+                         f"the day-over-day check instead of comparing with the newer {DAY2}",
+                tables="embedding_monitoring: one row per (day, model version), the newer day's row unchanged")
