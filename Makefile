@@ -16,7 +16,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 # spark-defaults.conf with the local Delta jars, written by set-up: plain spark-submit gets Delta too
 export SPARK_CONF_DIR := $(abspath $(CACHE)/spark-conf)
 
-.PHONY: setup demo airflow test test-fast bench evaluate lock clean
+.PHONY: setup demo airflow test test-fast reliability load bench evaluate lock clean
 
 setup: $(INSTALLED) $(JARS)
 
@@ -44,6 +44,16 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+# docs/reliability.md: the fault, bad-input and security tests (those that record a row; part of `make test`
+# too), their rows written as the report's test-run section.
+reliability: setup
+	$(PY) -m pytest -m reliability --reliability-report docs/reliability.md $(PYTEST_ARGS)
+
+# The daily DAG on the 10-million-event synthetic set (dag.test, local[2]): time and peak memory into the
+# load section of docs/reliability.md.
+load: setup
+	$(PY) -m benchmarks.load
 
 # Both reports from scratch via benchmarks/all.py: every benchmark module (generate, pipeline, training,
 # inference), then the evaluation (docs/evaluation.md). SCALE=small (default: docs/benchmarks-small.md, the
