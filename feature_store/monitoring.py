@@ -56,8 +56,10 @@ def l2_norm(embedding: Column) -> Column:
 
 
 def cosine(a: Column, b: Column) -> Column:
+    """Cosine similarity; null when either vector is all zeros (no direction: e.g. the per-action mean of a user
+    whose events are all searches), so it is left out of the quantiles instead of failing the job."""
     dot = F.aggregate(F.zip_with(a, b, lambda x, y: x.cast("double") * y), F.lit(0.0).cast("double"), lambda acc, v: acc + v)
-    return dot / (l2_norm(a) * l2_norm(b))
+    return F.try_divide(dot, l2_norm(a) * l2_norm(b))
 
 
 def invalid(embedding: Column, dim: Column) -> Column:

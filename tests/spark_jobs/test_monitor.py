@@ -54,6 +54,9 @@ def tables(tmp_path_factory):
     data += rows("cov", DAY2, drift[5:], users=USERS[5:])  # u00-u04, active yesterday, lost
     data += rows("shuf", DAY2, np.roll(drift, 1, axis=0))  # every embedding now belongs to another user
     data += rows("new", DAY2, rng.normal(size=(len(USERS), DIM)))  # a new version: nothing earlier to compare with
+    zero = base.copy()
+    zero[0] = 0.0  # a computed all-zero embedding (e.g. the per-action mean of a user with only searches)
+    data += rows("zero", DAY1, zero) + rows("zero", DAY2, zero)
     write_deltalake(root / "features", pa.Table.from_pylist(data, USER_EMBEDDING), partition_by=["as_of_date"])
     events = pa.table({"user_id": USERS[:20], "event_type": ["view"] * 20,
                        "ts": pa.array([datetime(2026, 10, 10, 12)] * 20, pa.timestamp("us", "UTC")), "ds": [DAY1] * 20})
@@ -133,3 +136,10 @@ def test_a_backfilled_day_is_compared_with_an_earlier_day_never_a_newer_one(spar
                 happened=f"{DAY2} compared with {DAY1}; the backfilled {DAY1} found no earlier partition and skipped "
                          f"the day-over-day check instead of comparing with the newer {DAY2}",
                 tables="embedding_monitoring: one row per (day, model version), the newer day's row unchanged")
+
+
+def test_an_all_zero_embedding_has_no_cosine_and_does_not_fail_the_run(spark, tables):
+    """Found by the concurrent-backfill DAG test: a zero vector made the cosine divide by zero (ANSI mode)."""
+    result = monitor.run(spark, args(tables, "zero"))
+    assert result["status"] == "pass" and result["cos_active_pairs"] == 20
+    assert result["cos_median_checked"] == pytest.approx(1.0)  # the 39 other users are unchanged
