@@ -168,9 +168,6 @@ def ensure_table(spark: SparkSession, spec: TableSpec) -> dict[str, str]:
         for key, value in spec.properties().items():
             builder = builder.property(key, value)
         builder.execute()
-        column = stored_columns(spec.storage)[0]
-        check = f"embedding_dim = {spec.dim} AND ({column} IS NULL OR size({column}) = {spec.dim})"
-        spark.sql(f"ALTER TABLE {sql_name(path)} ADD CONSTRAINT {CONSTRAINT} CHECK ({check})")
     props = table_properties(spark, path)
     if props.get(PROP_DIM) != str(spec.dim):
         raise DataContractError(
@@ -183,6 +180,11 @@ def ensure_table(spark: SparkSession, spec: TableSpec) -> dict[str, str]:
     if problems:
         raise DataContractError(f"feature table {path} does not have the {spec.storage} user_embedding schema: "
                                 + "; ".join(problems))
+    if f"delta.constraints.{CONSTRAINT.lower()}" not in props:  # new, or a creation that died between its commits
+        column = stored_columns(spec.storage)[0]
+        check = f"embedding_dim = {spec.dim} AND ({column} IS NULL OR size({column}) = {spec.dim})"
+        spark.sql(f"ALTER TABLE {sql_name(path)} ADD CONSTRAINT {CONSTRAINT} CHECK ({check})")
+        props = table_properties(spark, path)
     return props
 
 

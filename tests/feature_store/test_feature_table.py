@@ -55,3 +55,23 @@ def test_int8_table_reads_the_same_in_spark_and_deltalake_with_time_travel(spark
     old = load_features(path, version=first_day_version)
     assert set(old.column("as_of_date").to_pylist()) == {days[0]}
     assert ft.table_properties(spark, path)["jobtrail.embedding.storage"] == "int8"
+
+
+def test_a_table_created_without_its_constraint_gets_it_on_the_next_write(spark, tmp_path, reliability):
+    """A driver that died between the table's CREATE and ADD CONSTRAINT commits leaves a table without the check;
+    the next run adds it before writing."""
+    from delta.tables import DeltaTable
+
+    path = tmp_path / "features"
+    spec = ft.TableSpec(path, 4, "m", "1")
+    builder = DeltaTable.createIfNotExists(spark).location(str(path)).addColumns(ft.table_schema()).partitionedBy("as_of_date")
+    for key, value in spec.properties().items():
+        builder = builder.property(key, value)
+    builder.execute()  # the first of the two commits only
+    assert "delta.constraints.embedding_size" not in ft.table_properties(spark, path)
+    props = ft.ensure_table(spark, spec)
+    assert props["delta.constraints.embedding_size"].startswith("embedding_dim = 4 AND")
+    reliability(area="fault", case="feature table creation cut between its two commits",
+                injected="the table created (commit 0) without the ADD CONSTRAINT commit that follows it",
+                happened="the next run's ensure_table found the CHECK missing and added it before writing",
+                tables="feature table with the embedding_size CHECK constraint (dimension 4)")
