@@ -21,7 +21,7 @@ from datetime import timedelta
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jobtrail.errors import JobtrailError
+from jobtrail.errors import ConfigError, JobtrailError
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +123,25 @@ def on_task_failure(context: Mapping[str, Any]) -> None:
     log.error("%s", failure_message(context))
 
 
+RETRY_DELAY_ENV = "JOBTRAIL_RETRY_DELAY_SECONDS"
+"""First retry delay of every jobtrail task in seconds (default 120), read when the DAG files are parsed."""
+
+
+def retry_delay() -> timedelta:
+    value = os.environ.get(RETRY_DELAY_ENV, "120")
+    if not value.isdigit():
+        raise ConfigError(f"{RETRY_DELAY_ENV}={value!r}: give the first retry delay in whole seconds")
+    return timedelta(seconds=int(value))
+
+
 def default_args(*, execution_timeout: timedelta) -> dict[str, Any]:
-    """``default_args`` of every jobtrail DAG: two retries with exponential back-off from 2 minutes (at most 20),
-    the given execution timeout, and :func:`on_task_failure` on failures and retries."""
+    """``default_args`` of every jobtrail DAG: two retries with exponential back-off from 2 minutes (at most 20;
+    the first delay is :data:`RETRY_DELAY_ENV`), the given execution timeout, and :func:`on_task_failure` on
+    failures and retries."""
     return {
         "owner": "jobtrail",
         "retries": 2,
-        "retry_delay": timedelta(minutes=2),
+        "retry_delay": retry_delay(),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=20),
         "execution_timeout": execution_timeout,
