@@ -72,8 +72,9 @@ class PeakMemory:
         self._thread.join()
 
 
-def write_section(name: str, body: str, *, doc: Path = DOC, header: str = HEADER) -> None:
-    """Replace (or add) the section ``## name`` of ``doc`` (docs/benchmarks.md) with ``body``."""
+def write_section(name: str, body: str, *, doc: Path | None = None, header: str = HEADER) -> None:
+    """Replace (or add) the section ``## name`` of ``doc`` (default :data:`DOC`, looked up at call time) with ``body``."""
+    doc = DOC if doc is None else doc
     doc.parent.mkdir(parents=True, exist_ok=True)
     text = doc.read_text() if doc.exists() else header
     section = f"## {name}\n\n{body.strip()}\n"

@@ -3,10 +3,10 @@ MLflow on a tiny synthetic dataset; then a real Airflow (api-server, scheduler, 
 triggered through the REST API exactly as the UI form does.
 
 The tests share one data root and run in order: training promotes the first champion; the daily DAG runs for a
-day as a manual run *without a logical date*; the REST-triggered run re-runs that day with its ingest task killed
-at its last commit, is retried by the scheduler and must leave the tables exactly as the first run left them (a
-trigger with an invalid date is rejected); last, two older days run at the same time (a backfill while the newer
-day is published) and must leave the newer day untouched.
+day as a manual run *without a logical date*; then the REST-triggered run re-runs that day with its ingest task
+killed at its last commit — retried by the scheduler, it must leave the tables exactly as the first run left
+them — while ``airflow dags test`` backfills the day before in another process at the same time (two dates at
+once, an older day after a newer one); a trigger with an invalid date is rejected.
 """
 
 from __future__ import annotations
@@ -136,10 +136,18 @@ def test_daily_dag_without_logical_date_publishes_the_asset(first_daily, lake):
     assert extra["monitoring"]["status"] == "pass"
 
 
-def live_files(path: Path, column: str, day: date) -> set[str]:
-    from deltalake import DeltaTable
+OLDER = DAY - timedelta(days=1)
 
-    return {f for f in DeltaTable(str(path)).file_uris() if f"{column}={day}" in f}
+
+def start_older_day(lake: Path, home: Path) -> tuple[subprocess.Popen, Path]:
+    """``airflow dags test`` of OLDER in its own process, with a copy of the metadata DB, on the same data root."""
+    home.mkdir(parents=True)
+    shutil.copy(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db", home / "airflow.db")
+    log = home / "dags-test.log"
+    command = [sys.executable, "-m", "airflow", "dags", "test", "jobtrail_daily_embeddings",
+               "--conf", json.dumps({"ds": OLDER.isoformat()})]
+    with log.open("w") as out:
+        return subprocess.Popen(command, env=airflow_env(home, lake), stdout=out, stderr=subprocess.STDOUT), log
 
 
 def _free_port() -> int:
@@ -239,6 +247,7 @@ def test_rest_api_rejects_bad_params_and_a_rerun_retried_after_a_crash_is_identi
     form = {"ds": DAY.isoformat(), "incremental": False, "lookback_days": 90, "model_name": "jobtrail_user_embeddings",
             "model_alias": "champion", "model_version": None, "raw_input": "raw_events/ds={ds}", "input_format": None,
             "mapping": None, "catalog": "job_catalog"}  # every field, as the trigger form submits them
+    older, older_log = start_older_day(lake, logs.parent / "older-day")  # the backfill, at the same time
     status, run = _request("POST", f"{dag}/dagRuns", token, {"logical_date": None, "conf": form})
     assert status == 200, run
     deadline = time.monotonic() + 1500
@@ -253,6 +262,8 @@ def test_rest_api_rejects_bad_params_and_a_rerun_retried_after_a_crash_is_identi
     assert killed.exists() and ingest["try_number"] == 2  # the first attempt died at the commit; the retry ran
     tables = snapshot(lake)
     assert tables == first_daily[1]  # the re-run of the same day left every row and value as it was
+    assert older.wait(timeout=900) == 0, older_log.read_text()[-4000:]
+    backfill = check_older_day(lake)
     reliability(
         area="fault", case="Airflow task retried after it wrote part of its output",
         injected="REST-triggered re-run of a published day; the ingest task's Spark driver halted (no clean-up) as "
@@ -260,65 +271,31 @@ def test_rest_api_rejects_bad_params_and_a_rerun_retried_after_a_crash_is_identi
         happened="attempt 1 failed; the real scheduler retried ingest (try 2) and the run succeeded",
         tables=f"{len(tables['clean'])} clean events, {len(tables['features'])} feature rows: every table's rows "
                "for the day equal the first clean run's, computed_at included")
-
-
-OLDER = (DAY - timedelta(days=2), DAY - timedelta(days=1))
-
-
-@pytest.fixture(scope="module")
-def backfilled(first_daily, lake, tmp_path_factory):
-    """The two days before DAY through ``airflow dags test`` in two processes at the same time, after DAY was
-    published: each process with its own copy of the metadata DB, both on the same data root and registry."""
-    newer = live_files(lake / Tables.FEATURE_TABLE, "as_of_date", DAY + timedelta(days=1))
-    processes = {}
-    for day in OLDER:
-        home = tmp_path_factory.mktemp(f"airflow-{day}")
-        shutil.copy(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db", home / "airflow.db")
-        log = home / "dags-test.log"
-        command = [sys.executable, "-m", "airflow", "dags", "test", "jobtrail_daily_embeddings",
-                   "--conf", json.dumps({"ds": day.isoformat()})]
-        with log.open("w") as out:
-            processes[day] = (subprocess.Popen(command, env=airflow_env(home, lake), stdout=out,
-                                               stderr=subprocess.STDOUT), log)
-    codes = {day: (process.wait(timeout=1500), log) for day, (process, log) in processes.items()}
-    return codes, newer
-
-
-def test_two_older_days_at_the_same_time_are_complete_and_leave_the_newer_day_untouched(
-        backfilled, first_daily, lake, reliability):
-    codes, newer = backfilled
-    for day, (code, log) in codes.items():
-        assert code == 0, log.read_text()[-4000:]
-    published = DAY + timedelta(days=1)
-    monitoring = {str(r["as_of_date"]): r for r in table_rows(lake / Tables.MONITORING)}
-    counts = {str(r["ds"]): r for r in table_rows(lake / Tables.INGEST_COUNTS)}
-    rows = {}
-    for day in OLDER:
-        as_of = day + timedelta(days=1)
-        inputs = [r["user_id"] for r in table_rows(lake / Tables.INFERENCE_INPUTS, ["user_id", "as_of_date"],
-                                                   where=lambda r, a=as_of: r["as_of_date"] == a)]
-        features = [(r["user_id"], r["model_version"]) for r in table_rows(
-            lake / Tables.FEATURE_TABLE, ["user_id", "model_version", "as_of_date"],
-            where=lambda r, a=as_of: r["as_of_date"] == a)]
-        assert sorted(u for u, _ in features) == sorted(inputs) and len(set(inputs)) == len(inputs) > 0
-        assert {v for _, v in features} == {"1"}  # one row per user, the champion's version
-        c = counts[str(day)]
-        assert c["input_rows"] == c["clean_rows"] + c["duplicate_rows"] + c["quarantined_rows"] > 0
-        check = monitoring[str(as_of)]
-        assert check["status"] == "pass"
-        # compared with the latest *earlier* partition that existed (the other older day's, if it was already
-        # written), never with the newer day published before the backfill
-        assert check["previous_as_of_date"] in (None, OLDER[0] + timedelta(days=1))
-        rows[day] = len(features)
-    assert live_files(lake / Tables.FEATURE_TABLE, "as_of_date", published) == newer  # not even rewritten
-    assert snapshot(lake) == first_daily[1]
     reliability(
-        area="rerun and backfill", case="daily DAG for two different dates at the same time, older than the published day",
-        injected=f"`airflow dags test` for ds={OLDER[0]} and ds={OLDER[1]} started together (two processes, two "
-                 f"metadata DBs, one data root) after ds={DAY} was published",
-        happened="both runs succeeded: Delta commits to different partitions of the same tables do not conflict; "
-                 "each day's monitoring compared with an earlier partition only (" + ", ".join(
-                     f"{monitoring[str(d + timedelta(days=1))]['previous_as_of_date'] or 'none yet'} for {d}"
-                     for d in OLDER) + ")",
-        tables=f"{rows[OLDER[0]]} and {rows[OLDER[1]]} feature rows, one per user with inputs; ingest counts "
-               f"reconcile; ds={DAY}'s partitions (as_of {published}) equal and their files not rewritten")
+        area="rerun and backfill", case="daily DAG for two dates at the same time; a backfill of an older day after a newer one",
+        injected=f"`airflow dags test` for ds={OLDER} (own process and metadata DB, same data root and registry) "
+                 f"started with the REST-triggered re-run of ds={DAY}, after ds={DAY} was published",
+        happened="both runs succeeded: Delta commits to different partitions of the same tables do not conflict; the "
+                 f"backfilled day's monitoring compared with {backfill['previous'] or 'no earlier partition'}, never "
+                 "with the newer day",
+        tables=f"ds={OLDER}: {backfill['rows']} feature rows, one per user with inputs, ingest counts reconcile "
+               f"({backfill['counts']}); ds={DAY}: equal to its first run in every row")
+
+
+def check_older_day(lake: Path) -> dict:
+    """The backfilled day is complete: one feature row per user with inputs, reconciled counts, monitoring passed
+    and compared with an earlier partition only (there is none: the newer day must not be used)."""
+    as_of = OLDER + timedelta(days=1)
+    inputs = [r["user_id"] for r in table_rows(lake / Tables.INFERENCE_INPUTS, ["user_id", "as_of_date"],
+                                               where=lambda r: r["as_of_date"] == as_of)]
+    features = table_rows(lake / Tables.FEATURE_TABLE, ["user_id", "model_version", "as_of_date"],
+                          where=lambda r: r["as_of_date"] == as_of)
+    assert sorted(r["user_id"] for r in features) == sorted(inputs) and len(set(inputs)) == len(inputs) > 0
+    assert {r["model_version"] for r in features} == {"1"}
+    (counts,) = table_rows(lake / Tables.INGEST_COUNTS, where=lambda r: r["ds"] == OLDER)
+    parts = (counts["clean_rows"], counts["duplicate_rows"], counts["quarantined_rows"])
+    assert counts["input_rows"] == sum(parts) > 0
+    (check,) = table_rows(lake / Tables.MONITORING, where=lambda r: r["as_of_date"] == as_of)
+    assert check["status"] == "pass" and check["previous_as_of_date"] is None
+    return {"rows": len(features), "previous": check["previous_as_of_date"],
+            "counts": f"{counts['input_rows']} = {' + '.join(map(str, parts))}"}
