@@ -48,7 +48,7 @@ test-fast: setup
 # docs/reliability.md: the fault, bad-input and security tests (those that record a row; part of `make test`
 # too), their rows written as the report's test-run section.
 reliability: setup
-	$(PY) -m pytest -m reliability --reliability-report docs/reliability.md $(PYTEST_ARGS)
+	$(PY) -m pytest -m reliability --reliability-report=docs/reliability.md $(PYTEST_ARGS)
 
 # The daily DAG on the 10-million-event synthetic set (dag.test, local[2]): time and peak memory into the
 # load section of docs/reliability.md.

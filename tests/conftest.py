@@ -42,7 +42,8 @@ def synthetic_dir(tmp_path_factory) -> Path:
 
 # --- Reliability report ------------------------------------------------------------------------------------------
 # Tests of faults, bad input and security record what they tried with the ``reliability`` fixture; with
-# ``--reliability-report docs/reliability.md`` (``make reliability``) the run writes them as that report's
+# ``--reliability-report=docs/reliability.md`` (``make reliability``; with ``=``: pytest would otherwise take an
+# existing report for a test path before this file is loaded) the run writes them as that report's
 # "From the test run" section, each row with the test's outcome.
 
 RELIABILITY_SECTION = "From the test run"
