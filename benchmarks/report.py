@@ -43,6 +43,8 @@ class PeakMemory:
 
     def __init__(self, interval_s: float = 0.5, *, record: bool = False) -> None:
         self.interval_s, self.peak_bytes = interval_s, 0
+        self.peak_python_bytes = 0
+        """The largest single Python descendant's RSS (e.g. a Spark Python worker)."""
         self.samples: list[tuple[float, int]] = []
         """(Unix time, bytes) of every sample when ``record`` is true (e.g. a peak per step afterwards)."""
         self._record = record
@@ -52,12 +54,15 @@ class PeakMemory:
     def _run(self) -> None:
         me = psutil.Process()
         while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
+            total = me.memory_info().rss
+            for proc in me.children(recursive=True):
                 try:
-                    total += proc.memory_info().rss
+                    rss = proc.memory_info().rss
+                    if "python" in proc.name():
+                        self.peak_python_bytes = max(self.peak_python_bytes, rss)
                 except psutil.Error:
                     continue  # the process ended between listing and reading
+                total += rss
             self.peak_bytes = max(self.peak_bytes, total)
             if self._record:
                 self.samples.append((time.time(), total))

@@ -10,16 +10,15 @@ with 100,000 events, and events on jobs missing from the catalogue.
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date, datetime, timezone
 
 import numpy as np
-import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
+from benchmarks.report import PeakMemory
 from jobtrail.contracts import RAW_EVENT, Tables, with_partition
 from jobtrail.errors import DataContractError
 from spark_jobs import examples, inference_inputs, job_table, timelines
@@ -192,36 +191,6 @@ def small_users(jobs: list[str]) -> pa.Table:
                     schema=EVENTS)
 
 
-class PeakRss:
-    """Peak RSS, sampled every 0.2 s, of this process tree and of its largest Python worker (Spark's UDF workers)."""
-
-    def __init__(self) -> None:
-        self.tree = self.worker = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            sizes = []
-            for proc in me.children(recursive=True):
-                try:
-                    sizes.append((proc.memory_info().rss, "python" in proc.name()))
-                except psutil.Error:
-                    continue  # ended between listing and reading
-            self.tree = max(self.tree, me.memory_info().rss + sum(rss for rss, _ in sizes))
-            self.worker = max(self.worker, *[rss for rss, python in sizes if python], 0)
-            self._stop.wait(0.2)
-
-    def __enter__(self) -> "PeakRss":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 @pytest.fixture(scope="module")
 def world(spark, chain, tmp_path_factory):
     """Clean events of the odd users, then the job side table (with events), timelines, examples, inference inputs."""
@@ -235,7 +204,7 @@ def world(spark, chain, tmp_path_factory):
     span = ["--start", str(FIRST), "--end", str(LAST)]
     job_table.run(spark, job_table.parse_args(["--ds", str(END), "--catalog", str(chain.catalog), "--events",
                                                str(clean), *span, "--out", str(ex / "job_side_table")]))
-    with PeakRss() as peak:
+    with PeakMemory(0.2) as peak:  # the process tree and the largest Python worker (Spark's UDF workers)
         counts = {
             "timelines": timelines.run(spark, timelines.TimelineArgs(FIRST, LAST, clean, tl)),
             "examples": examples.run(spark, examples.parse_args([*span, "--valid-from", str(VALID_FROM), "--timelines",
@@ -292,7 +261,7 @@ def test_one_user_with_100k_events_stays_bounded_and_inference_keeps_the_last_w_
     # The JVM is bounded by its default 4 GiB heap (how far it grows is up to the GC, so no bound is asserted on
     # it); the Python worker holds one user's events at a time. Generous bound (measured ≈ 0.16 GiB): it catches a
     # worker that keeps a copy of the history per target (1,000 × 100,000 events), or every user's events at once.
-    tree, worker = world["peak"].tree / 2**30, world["peak"].worker / 2**30
+    tree, worker = world["peak"].peak_bytes / 2**30, world["peak"].peak_python_bytes / 2**30
     assert worker < 1, f"a Python worker reached {worker:.2f} GiB"
     reliability(area=AREA, case="one user with 100,000 events",
                 injected="user 'heavy': 100,000 events over 10 days (every 8.64 s, one session; 1,000 applies, "
