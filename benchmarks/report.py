@@ -86,3 +86,21 @@ def write_section(name: str, body: str, *, doc: Path | None = None, header: str 
     pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     doc.write_text(text.rstrip() + "\n")
+
+
+def write_json(key: str, value: object, *, doc: Path | None = None) -> Path:
+    """Set ``key`` of the machine-readable twin of ``doc`` (``benchmarks.md`` → ``benchmarks.json``), keeping
+    the other keys; every figure of a section is there for a program to check. Returns the JSON path."""
+    import json
+
+    path = (DOC if doc is None else doc).with_suffix(".json")
+    current = json.loads(path.read_text()) if path.exists() else {}
+    current[key] = value
+    path.write_text(json.dumps(current, indent=2, sort_keys=True, default=str) + "\n")
+    return path
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages, stated next to every timing."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f}"

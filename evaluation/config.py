@@ -122,10 +122,19 @@ class AmazonSpec:
     """Amazon Games under the SASRec protocol: the models trained, their window and training thinning."""
 
     models: tuple[str, ...] = ("transformer",)
-    window: int = 32
-    stride: int = 3
+    window: int = 50
+    stride: int | None = None
     negatives: int = 100
     token_buckets: int = 2**17
+    objective: str = "dense"
+    future_targets: int = 4
+    horizon_days: int = 4
+
+    @property
+    def key(self) -> str:
+        """The prepared folder's name: everything that changes the training data."""
+        return (f"{self.objective}-w{self.window}-s{self.stride}-b{self.token_buckets}"
+                f"-k{self.future_targets}-h{self.horizon_days}")
 
 
 @dataclass(frozen=True)

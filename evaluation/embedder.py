@@ -23,7 +23,7 @@ import tensorflow as tf
 from feature_store.savedmodel import ModelSpec, encode_jobs, encode_users, load_model
 from jobtrail.errors import DataContractError
 from jobtrail.job_table_io import job_table_arrays, load_job_table
-from tf_models.export import SCORE
+from tf_models.scoring import linear_queries, pair_logits
 
 BATCH = 2048
 
@@ -52,38 +52,11 @@ class Embedder:
 
     def pair_logits(self, users: np.ndarray, jobs: np.ndarray) -> np.ndarray:
         """The ``score`` signature on (user embedding, job embedding) pairs → logits [B]."""
-        out = [self.model.signatures[SCORE](user_embedding=tf.constant(users[i:i + 8 * BATCH], tf.float32),
-                                            job_embedding=tf.constant(jobs[i:i + 8 * BATCH], tf.float32))["logit"]
-               for i in range(0, len(users), 8 * BATCH)]
-        return np.concatenate([np.asarray(o) for o in out]) if out else np.zeros(0, np.float32)
+        return pair_logits(self.model, users, jobs)
 
     def queries(self, users: np.ndarray) -> tuple[np.ndarray, float]:
         """(q [B, D], b) with ``score(u, j) = q(u)·j + b``, read off the ``score`` signature and verified."""
-        d = self.spec.job_dim
-        probes = np.vstack([np.zeros((1, d), np.float32), np.eye(d, dtype=np.float32)])  # 0, e_1 .. e_D
-        qs, bias = [], 0.0
-        step = max(1, 8 * BATCH // (d + 1))
-        for i in range(0, len(users), step):
-            chunk = users[i:i + step]
-            logits = self.pair_logits(np.repeat(chunk, d + 1, axis=0), np.tile(probes, (len(chunk), 1)))
-            logits = logits.reshape(len(chunk), d + 1).astype(np.float64)
-            bias = float(logits[0, 0]) if len(chunk) else bias
-            qs.append(logits[:, 1:] - logits[:, :1])
-        q = np.concatenate(qs) if qs else np.zeros((0, d))
-        self._check_linear(users, q, bias)
-        return q, bias
-
-    def _check_linear(self, users: np.ndarray, q: np.ndarray, bias: float) -> None:
-        if not len(users):
-            return
-        rng = np.random.default_rng(0)
-        rows = rng.integers(len(users), size=min(64, len(users)))
-        cols = rng.integers(self.n_jobs, size=len(rows))
-        direct = self.pair_logits(users[rows], self.jobs[cols]).astype(np.float64)
-        via_q = (q[rows] * self.jobs[cols]).sum(axis=1) + bias
-        if not np.allclose(direct, via_q, rtol=1e-3, atol=1e-3 * (1 + np.abs(direct).max())):
-            raise DataContractError("the model's score head is not linear in the job embedding; "
-                                    "score the catalogue pair by pair instead of via Embedder.queries")
+        return linear_queries(self.model, users, self.jobs)
 
     def scores(self, users: np.ndarray) -> np.ndarray:
         """Logits of every job (side-table row) for each user → [B, N]; row 0 (padding) included."""

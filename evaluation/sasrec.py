@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from evaluation.config import AmazonSpec, TrainSpec
 from evaluation.timelines import DAY_US, Timelines
-from jobtrail.contracts import EVENT_TYPE_IDS, JOB, TRAINING_EXAMPLE
+from jobtrail.contracts import EVENT_TYPE_IDS, JOB, TRAINING_EXAMPLE, TRAINING_SEQUENCE
 from spark_jobs.windows import UserTimeline, WindowConfig, context, draw_negative, user_examples
 from tf_models.metrics import hit_ndcg_at_k, rank_of_target
 
@@ -61,17 +61,25 @@ def _timelines(events: pa.Table, index: dict[str, int], q: int) -> dict[str, Use
     return out
 
 
-def _rows_table(rows: list[dict]) -> pa.Table:
+def _write_rows(rows: list[dict], folder: Path, schema: pa.Schema, step: int = 100_000) -> None:
     from spark_jobs.sequences import rows_to_table
 
-    return rows_to_table(rows, TRAINING_EXAMPLE).drop_columns(["split"])
+    folder.mkdir(parents=True)
+    for i in range(0, len(rows), step):
+        pq.write_table(rows_to_table(rows[i:i + step], schema).drop_columns(["split"]), folder / f"part-{i // step}.parquet")
 
 
 def prepare(spark_factory, spec: AmazonSpec, work: Path, path: Path | None = None) -> Path:
-    """Side table, training/validation examples and timelines of Amazon Games under ``work`` (cached)."""
+    """Side table, training data and timelines of Amazon Games under ``work`` (cached).
+
+    ``spec.objective`` ``dense``: per-position sequences (:func:`spark_jobs.chunks.user_sequences`, the examples
+    job's code) — every training item is the next target of the position before it, the items of the next
+    ``horizon_days`` positions (one item a day) its future window; the validation row of a sampled user is the
+    second-to-last item. ``next-action``: the one-target windows (:func:`spark_jobs.windows.user_examples`).
+    """
     from jobtrail.datasets.amazon_games import leave_one_out_split, load_amazon_games
 
-    root = Path(work) / f"amazon-w{spec.window}-s{spec.stride}-b{spec.token_buckets}"
+    root = Path(work) / f"amazon-{spec.key}"
     if (root / "_prepared.json").exists():
         return root
     started = time.perf_counter()
@@ -90,11 +98,53 @@ def prepare(spark_factory, spec: AmazonSpec, work: Path, path: Path | None = Non
     side = pq.read_table(root / "job_side_table", columns=["job_id", "job_index"], partitioning=None)
     index = dict(zip(side.column("job_id").to_pylist(), side.column("job_index").to_pylist()))
     tls = _timelines(data.events, index, 4)
-    cfg = WindowConfig(window=spec.window, stride=spec.stride, min_events=2, positive_types=("view",),
-                       negative_types=(), query_tokens=4)
     pool = np.arange(1, side.num_rows, dtype=np.int32)  # every item (row 0 is padding)
     validated = set(np.random.default_rng(SAMPLE_SEED).permutation(sorted(tls))[:VALIDATION_USERS].tolist())
     pools = {int(d): pool for tl in tls.values() for d in np.unique(tl.day)}
+    if spec.objective == "dense":
+        train, valid, meta = _sequences(tls, pools, spec, validated)
+        for split, rows in (("train", train), ("validation", valid)):
+            _write_rows(rows, root / "sequences" / f"split={split}", TRAINING_SEQUENCE)
+    else:
+        train, valid, meta = _windows(tls, pools, spec, validated, pool)
+        for split, rows in (("train", train), ("validation", valid)):
+            _write_rows(rows, root / "examples" / f"split={split}", TRAINING_EXAMPLE)
+    (root / "examples_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    tests = leave_one_out_split(data.events)[2]
+    info = {"users": len(tls), "items": side.num_rows - 1, "events": data.events.num_rows, "train_rows": len(train),
+            "validation_rows": len(valid), "test_users": tests.num_rows, "objective": spec.objective,
+            "seconds": round(time.perf_counter() - started, 1)}
+    (root / "_prepared.json").write_text(json.dumps(info, indent=2) + "\n")
+    return root
+
+
+def _sequences(tls: dict[str, UserTimeline], pools: dict, spec: AmazonSpec, validated: set[str]):
+    """Train rows over each user's items but the last two; validation: the second-to-last of sampled users."""
+    from dataclasses import asdict
+
+    from spark_jobs.chunks import SequenceConfig, user_sequences
+
+    cfg = SequenceConfig(window=spec.window, chunk_stride=spec.stride, min_events=2, positive_types=("view",),
+                         negative_types=(), future_targets=spec.future_targets, horizon_days=spec.horizon_days,
+                         dismisses_per_position=0, negatives_per_position=1, query_tokens=4)
+    train, valid = [], []
+    for user, tl in tls.items():
+        n = len(tl)
+        if n < 3:
+            continue
+        cut = int(tl.ts[n - 2])  # the validation item's time: train on what comes before it
+        rows = user_sequences(user, tl.take(np.arange(n - 1)), pools, cfg, valid_from_us=cut, end_us=cut + 1)
+        train.extend(r for r in rows if r["split"] == "train")
+        valid.extend(r for r in rows if r["split"] == "validation" and user in validated)
+    return train, valid, {"format": "sequences", "window": asdict(cfg)}
+
+
+def _windows(tls: dict[str, UserTimeline], pools: dict, spec: AmazonSpec, validated: set[str], pool: np.ndarray):
+    """The one-target windows (the ``next-action`` baseline): every training item with an earlier one."""
+    from dataclasses import asdict
+
+    cfg = WindowConfig(window=spec.window, stride=spec.stride, min_events=2, positive_types=("view",),
+                       negative_types=(), query_tokens=4)
     train, valid = [], []
     for user, tl in tls.items():
         n = len(tl)
@@ -111,18 +161,7 @@ def prepare(spark_factory, spec: AmazonSpec, work: Path, path: Path | None = Non
                               "label_kind": "positive" if label else "random_negative",
                               "weight": 1.0 if label else cfg.random_negative_weight,
                               "target_ts": int(tl.ts[n - 2]), "split": "validation"})
-    for split, rows in (("train", train), ("validation", valid)):
-        folder = root / "examples" / f"split={split}"
-        folder.mkdir(parents=True)
-        step = 100_000
-        for i in range(0, len(rows), step):
-            pq.write_table(_rows_table(rows[i:i + step]), folder / f"part-{i // step}.parquet")
-    tests = leave_one_out_split(data.events)[2]
-    info = {"users": len(tls), "items": side.num_rows - 1, "events": data.events.num_rows, "train_examples": len(train),
-            "validation_examples": len(valid), "test_users": tests.num_rows,
-            "seconds": round(time.perf_counter() - started, 1)}
-    (root / "_prepared.json").write_text(json.dumps(info, indent=2) + "\n")
-    return root
+    return train, valid, {"format": "windows", "window": asdict(cfg)}
 
 
 def held_out_cases(tls: Timelines, n_items: int, negatives: int) -> tuple[list, np.ndarray, np.ndarray, list]:
@@ -167,6 +206,10 @@ def rank(scores_fn, targets: np.ndarray, sampled: np.ndarray, histories: list, n
 
 def popularity(root: Path, targets, sampled, histories) -> dict[str, Any]:
     counts = np.zeros(json.loads((root / "job_side_table" / "_vocab.json").read_text())["rows"]["total"])
+    for path in (root / "sequences" / "split=train").glob("*.parquet"):  # how often each item is a next target
+        t = pq.read_table(path, columns=["next_job_index"])
+        index = t.column("next_job_index").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        np.add.at(counts, index[index > 0], 1)
     for path in (root / "examples" / "split=train").glob("*.parquet"):
         t = pq.read_table(path, columns=["target_job_index", "label"])
         np.add.at(counts, t.column("target_job_index").to_numpy()[t.column("label").to_numpy() == 1], 1)
@@ -196,12 +239,14 @@ def run(spark_factory, spec: AmazonSpec, train: TrainSpec, seeds: tuple[int, ...
             t = time.perf_counter()
             result = train_run(parse_args(["--model", model, "--examples", str(root), "--out", str(out),
                                            "--seed", str(seed), "--no-mlflow", "--checkpoint-every", "100000",
-                                           *train.argv()]))
+                                           "--objective", spec.objective, *train.argv()]))
             tf.keras.backend.clear_session()
             emb = Embedder(result["model_dir"], root / "job_side_table")
             users = emb.users(sequences.contexts(requests, spec.window))
             q, bias = emb.queries(users)
             row = {"model": model, "seed": seed, "val_auc": result["metrics"]["val_auc"],
+                   "validation_score": result["metrics"]["validation_score"],
+                   "epochs_run": result["metrics"]["epochs_run"],
                    **rank(lambda i, j: q[i:j] @ emb.jobs.T + bias, targets, sampled, histories, emb.n_jobs),
                    "seconds": round(time.perf_counter() - t, 1)}
             cached.write_text(json.dumps(row) + "\n")

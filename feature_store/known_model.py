@@ -26,7 +26,7 @@ import numpy as np
 
 import tf_models  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from tf_models.signatures import (CONTEXT_FLOAT_FEATURES, CONTEXT_INT_FEATURES, ENCODE_JOBS, ENCODE_USERS,
-                                  JOB_EMBEDDING, JOB_FLOAT_FEATURES, JOB_INT_FEATURES, METADATA_FILE,
+                                  JOB_EMBEDDING, JOB_FLOAT_FEATURES, JOB_ID_FEATURE, JOB_INT_FEATURES, METADATA_FILE,
                                   USER_EMBEDDING)
 
 JOB_FORMULA_FEATURES = ("company_id", "location_id", "category_id", "seniority_norm")
@@ -92,7 +92,7 @@ def build_known_model(
 
     job_spec = {"title_tokens": tf.TensorSpec([None, title_length], tf.int32, name="title_tokens"),
                 "skill_tokens": tf.TensorSpec([None, skill_length], tf.int32, name="skill_tokens")}
-    job_spec |= {n: tf.TensorSpec([None], tf.int32, name=n) for n in JOB_INT_FEATURES}
+    job_spec |= {n: tf.TensorSpec([None], tf.int32, name=n) for n in JOB_INT_FEATURES + (JOB_ID_FEATURE,)}
     job_spec |= {n: tf.TensorSpec([None], tf.float32, name=n) for n in JOB_FLOAT_FEATURES}
     ctx_spec = {n: tf.TensorSpec([None, context_length], tf.int32, name=n) for n in CONTEXT_INT_FEATURES}
     ctx_spec |= {n: tf.TensorSpec([None, context_length], tf.float32, name=n) for n in CONTEXT_FLOAT_FEATURES}

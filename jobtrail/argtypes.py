@@ -178,6 +178,22 @@ def model_ref(text: str) -> str:
     return location(text)
 
 
+MAX_TARGET_GAP_S = 365 * 86_400
+"""Largest ``--target-gap`` in seconds (a year)."""
+
+
+def _target_gap_rule(text: str, what: str) -> str | int:
+    if text == "midnight":
+        return text
+    if not re.fullmatch(r"[0-9]{1,9}", text) or int(text) > MAX_TARGET_GAP_S:
+        raise ConfigError(f"{what}={_shown(text)} is neither 'midnight' nor whole seconds within 0..{MAX_TARGET_GAP_S}")
+    return int(text)
+
+
+target_gap = _checked(_target_gap_rule, "target gap")
+"""``midnight`` or whole seconds within 0..a year: where the future window of a training position starts."""
+
+
 def names(choices: Iterable[str], *, what: str = "name") -> Callable[[str], tuple[str, ...]]:
     """Comma-separated names, each one of ``choices`` (``apply,save``)."""
     allowed = tuple(choices)

@@ -151,6 +151,23 @@ TRAINING_EXAMPLE = pa.schema(
 )
 """One sliding window: up to W−1 context events strictly before a target, jobs by side-table index."""
 
+TRAINING_SEQUENCE = pa.schema(
+    [
+        pa.field("sequence_id", pa.string(), nullable=False),  # "<user>:<first event_id>" or "<user>:validation"
+        pa.field("user_id", pa.string(), nullable=False),
+        *_CONTEXT_FIELDS,  # L = W-1 positions, oldest first; time to target = to each position's target window
+        pa.field("next_job_index", pa.list_(pa.int32())),  # [L] next positive after the position; 0 = none
+        pa.field("future_job_index", pa.list_(pa.int32())),  # [L × K] distinct positives of the future window
+        pa.field("negative_job_index", pa.list_(pa.int32())),  # [L × M] dismisses first, then random; 0 = unused
+        pa.field("negative_weight", pa.list_(pa.float32())),  # [L × M] dismiss / random weight; 0.0 = unused
+        pa.field("n_targets", pa.int32(), nullable=False),  # positions with a next target
+        pa.field("split", pa.string(), nullable=False),  # train | validation
+    ],
+    metadata={"contract": "training_sequence"},
+)
+"""A chunk of up to W−1 timeline events with targets at every position (``spark_jobs.chunks``), the default
+training data; validation rows hold the latest W−1 events before the cutoff with targets at the last position only."""
+
 INFERENCE_INPUT = pa.schema(
     [
         pa.field("user_id", pa.string(), nullable=False),
@@ -170,6 +187,7 @@ JOB_SIDE_TABLE = pa.schema(
         pa.field("job_index", pa.int32(), nullable=False),  # dense 0..N-1; 0 = padding / no job
         pa.field("job_id", pa.string()),  # null only on the padding row
         pa.field("in_catalog", pa.bool_(), nullable=False),  # false: padding, or only seen in events
+        pa.field("job_id_row", pa.int32(), nullable=False),  # learned id row: 0 padding, 1 not in the vocabulary, 2..
         pa.field("title_tokens", pa.list_(pa.int32())),  # fixed length; hashed ids 1..buckets, 0 = padding
         pa.field("skill_tokens", pa.list_(pa.int32())),  # fixed length; one hashed id per skill phrase
         pa.field("company_id", pa.int32(), nullable=False),  # 0 = missing, 1 = out of vocabulary, 2.. values

@@ -9,10 +9,12 @@ Conventions the model relies on (see ``spark_jobs/job_table.py`` for the full de
 
 - ``job_index`` is dense ``0..N-1`` and equals the row number; row 0 is the padding / no-job row.
 - categorical ids: 0 = missing, 1 = out of vocabulary, 2.. = vocabulary values;
+- ``job_id_row``: the row of the job's learned id embedding — 0 = padding row, 1 = a job outside the training
+  vocabulary (content features only), 2.. = vocabulary jobs; ``vocab["job_id_rows"]`` rows in all;
 - token ids: 0 = padding, 1..buckets = hashed tokens; every array has the same length per column.
 
     table, vocab = load_job_table("data/job_side_table/ds=2026-10-03")
-    arrays = job_table_arrays(table)  # {"title_tokens": int32 (N, 8), "company_id": int32 (N,), ...}
+    arrays = job_table_arrays(table)  # {"title_tokens": int32 (N, 8), "company_id": int32 (N,), "job_id_row": ...}
 """
 
 from __future__ import annotations
@@ -76,11 +78,15 @@ def load_job_table(path: str | Path) -> tuple[pa.Table, dict[str, Any]]:
         sizes = pc.list_value_length(table.column(name)).to_numpy(zero_copy_only=False)
         if len(sizes) and not (sizes == length).all():
             raise DataContractError(f"{name} of {root} is not of fixed length {length}; rebuild the side table")
+    rows = vocab.get("job_id_rows")
+    if rows is not None and len(table) and pc.max(table.column("job_id_row")).as_py() >= rows:
+        raise DataContractError(f"job_id_row of {root} reaches past the vocabulary's {rows} rows; rebuild the side table")
     return table, vocab
 
 
 def job_table_arrays(table: pa.Table) -> dict[str, np.ndarray]:
-    """Dense numpy arrays of the feature columns: token columns as (N, L) int32, the rest as (N,)."""
+    """Dense numpy arrays of every column but ``job_id``: token columns as (N, L) int32, the rest as (N,) in their
+    contract type (``job_index``, ``job_id_row`` and the categorical ids int32, numerics float32, ``in_catalog`` bool)."""
     out: dict[str, np.ndarray] = {}
     for name in JOB_SIDE_TABLE.names:
         if name in ("job_id",):

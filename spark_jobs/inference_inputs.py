@@ -4,7 +4,8 @@ For ``--as-of D`` the cutoff is D 00:00 UTC (``as_of_ts``): only events before i
 the clean events of the ``--lookback-days`` days before D and sessionized as in training. Each user
 with at least one such event gets one row (contract ``INFERENCE_INPUT``): the latest W − 1 events as
 fixed-length arrays (the same shapes the model was trained on, with "time to target" measured to the
-cutoff), ``n_events``, ``last_event_ts`` and ``below_min_events`` (flagged, not dropped). Jobs are
+cutoff), ``n_events``, ``last_event_ts`` and ``below_min_events`` (fewer than ``--min-events``, default 1:
+flagged, not dropped). Jobs are
 referenced by index in the job side table given by ``--job-table``. The ``as_of_date`` partition is
 replaced on rerun.
 
@@ -79,7 +80,10 @@ def parse_args(argv: list[str] | None = None) -> InferenceInputArgs:
     parser.add_argument("--events", type=cli_path, default=None, help="clean events Delta table")
     parser.add_argument("--out", type=cli_path, default=None, help="inference inputs Delta table")
     parser.add_argument("--window", type=int_range(8, 256), default=32, help="W: contexts hold W-1 events")
-    parser.add_argument("--min-events", type=positive_int, default=4)
+    parser.add_argument("--min-events", type=positive_int, default=1,
+                        help="users with fewer events are flagged below_min_events (carried forward or cold start); "
+                             "default 1: every user with an event gets a computed embedding (the causal models "
+                             "embed any prefix; the training minimum selects training material only)")
     parser.add_argument("--query-tokens", type=positive_int, default=4)
     parser.add_argument("--token-buckets", type=positive_int, default=2**14)
     parser.add_argument("--session-gap-minutes", type=number(0, 10_080, above=True), default=30.0)

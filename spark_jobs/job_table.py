@@ -28,6 +28,12 @@ Output (contract ``JOB_SIDE_TABLE``, replaced as a whole on rerun): ``--out`` (d
   at most ``--max-vocab``, ordered by count desc then value; value ``i`` of the JSON list has id ``i + 2``.
   ``--vocab old/_vocab.json`` reuses a training-time vocabulary (and its salary statistics and token
   settings) for a later snapshot: known values keep their ids, new ones map to 1.
+- ``job_id_row``: the row of the job's learned id embedding — 0 = the padding row, 1 = a job outside the
+  job-id vocabulary (new postings: content features only), 2.. = vocabulary jobs (``job_ids[i]`` has row
+  ``i + 2``). A fresh vocabulary holds this table's jobs (catalogue and event-only) in ``job_index`` order, at
+  most ``--max-job-ids`` (1,000,000; later jobs get 1), so its rows are ``job_index + 1``; with ``--vocab`` it is
+  reused unchanged: a known job keeps its row although its ``job_index`` may differ, a new posting gets 1.
+  Vocabulary code: :mod:`spark_jobs.job_vocab`.
 - numerics (float32, 0 when missing, with a 0/1 ``has_*`` flag): ``seniority_norm`` = (seniority − 1)/4
   clipped to [0, 1]; ``salary_z`` = (log(midpoint of salary_min/salary_max, or the one given) − mean)/std
   over the snapshot's catalogue jobs (std 1 if degenerate), clipped to ±5, missing unless the midpoint > 0;
@@ -36,20 +42,22 @@ Output (contract ``JOB_SIDE_TABLE``, replaced as a whole on rerun): ``--out`` (d
 ``_vocab.json`` keys: ``snapshot_ds``, ``vocab_ds`` (where the vocabulary was built), ``vocabularies``,
 ``vocab_sizes`` (ids per column, for embedding sizes), ``ids``, ``tokens``, ``numeric_stats``,
 ``min_count``, ``max_vocab``, ``salary_z_clip``, ``rows`` (total/catalog/event_only/padding), ``columns``,
-``vocab_from`` and ``events`` (lineage). It is written after the Parquet file, so a folder with a
+``job_ids`` (the job-id vocabulary, in row order from 2), ``job_id_rows`` (``len(job_ids) + 2``, the embedding
+size), ``max_job_ids``, ``vocab_from`` and ``events`` (lineage). An older ``_vocab.json`` without ``job_ids``
+is refused by ``--vocab`` (DataContractError): rebuild the vocabulary. It is written after the Parquet file, so a folder with a
 ``_vocab.json`` is complete. ``--out`` is a filesystem path (the JSON is written by the driver).
 
     spark-submit spark_jobs/job_table.py --ds 2026-10-03 --catalog data/synthetic/job_catalog \\
-        [--events data/clean_events --start 2026-10-01 --end 2026-10-03] [--vocab prev/_vocab.json] [--out ...]
+        [--events data/clean_events --start 2026-10-01 --end 2026-10-03] [--vocab prev/_vocab.json] [--out ...] \\
+        [--max-job-ids 1000000]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -63,55 +71,17 @@ from pyspark.sql import functions as F
 
 from jobtrail.argtypes import cli_path
 from jobtrail.contracts import JOB, JOB_SIDE_TABLE, Tables, missing_columns
-from jobtrail.errors import ConfigError, DataContractError
-from jobtrail.job_table_io import FIRST_VALUE_ID, MISSING_ID, OOV_ID, PADDING_INDEX, VOCAB_FILE, read_vocab
+from jobtrail.errors import DataContractError
+from jobtrail.job_table_io import FIRST_VALUE_ID, MISSING_ID, OOV_ID, PADDING_INDEX, VOCAB_FILE
 from spark_jobs import tokens as tok
+from spark_jobs.job_vocab import (  # noqa: F401  (JobVocab, TokenConfig, build_vocab, apply_vocab: re-exported)
+    CATEGORICAL, DEFAULT_MAX_JOB_IDS, JobVocab, TokenConfig, apply_vocab, build_vocab, fresh_job_id_row,
+    load_saved_vocab, reuse_job_id_rows, salary_mid,
+)
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta
 from spark_jobs.schemas import spark_schema
 
-CATEGORICAL = ("company", "location", "category")
 SALARY_Z_CLIP = 5.0
-
-
-@dataclass(frozen=True)
-class TokenConfig:
-    buckets: int = 2**14
-    title_length: int = 8
-    skill_length: int = 16
-
-
-@dataclass(frozen=True)
-class JobVocab:
-    """Vocabularies (values in id order from 2) and the salary statistics of one snapshot."""
-
-    company: tuple[str, ...] = ()
-    location: tuple[str, ...] = ()
-    category: tuple[str, ...] = ()
-    salary_log_mean: float = 0.0
-    salary_log_std: float = 1.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"vocabularies": {c: list(getattr(self, c)) for c in CATEGORICAL},
-                "numeric_stats": {"salary_log_mean": self.salary_log_mean, "salary_log_std": self.salary_log_std}}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "JobVocab":
-        try:
-            return cls(*(tuple(d["vocabularies"][c]) for c in CATEGORICAL),
-                       float(d["numeric_stats"]["salary_log_mean"]), float(d["numeric_stats"]["salary_log_std"]))
-        except (KeyError, TypeError) as e:
-            raise DataContractError(f"not a job-table vocabulary (missing {e}); pass a _vocab.json it wrote") from e
-
-
-def _clean(column: str) -> Column:
-    """A categorical value: trimmed, blank → null (missing)."""
-    return F.nullif(F.trim(F.col(column)), F.lit(""))
-
-
-def _salary_mid() -> Column:
-    lo, hi = F.col("salary_min"), F.col("salary_max")
-    mid = F.when(lo.isNotNull() & hi.isNotNull(), (lo + hi) / 2).otherwise(F.coalesce(lo, hi))
-    return F.when(mid > 0, mid)
 
 
 def tokenize(snapshot: DataFrame, *, tokens: TokenConfig) -> DataFrame:
@@ -125,41 +95,10 @@ def tokenize(snapshot: DataFrame, *, tokens: TokenConfig) -> DataFrame:
                                  "skill_tokens": tok.pad(skills, length=tokens.skill_length)})
 
 
-def build_vocab(snapshot: DataFrame, *, min_count: int = 1, max_vocab: int = 10_000) -> JobVocab:
-    """Vocabularies of company/location/category and log-salary mean/std of ``snapshot`` (one small job each)."""
-    pairs = snapshot.select(F.explode(F.array(*[F.struct(F.lit(c).alias("col"), _clean(c).alias("value"))
-                                                for c in CATEGORICAL])).alias("p")).select("p.*")
-    counts = pairs.where("value IS NOT NULL").groupBy("col", "value").count().where(F.col("count") >= min_count)
-    rank = F.row_number().over(Window.partitionBy("col").orderBy(F.desc("count"), "value"))
-    kept = counts.withColumn("rank", rank).where(F.col("rank") <= max_vocab).collect()
-    ranked = sorted(kept, key=lambda r: r.rank)
-    values = {c: tuple(r.value for r in ranked if r.col == c) for c in CATEGORICAL}
-    # exact decimal sums: a double sum depends on the partitioning in its last bits, decimals do not
-    x = F.log(_salary_mid()).cast("decimal(20,12)")
-    n, sx, sxx = snapshot.select(x.alias("x")).agg(F.count("x"), F.sum("x"), F.sum(F.col("x") * F.col("x"))).first()
-    mean = float(sx) / n if n else 0.0
-    var = float(sxx) / n - mean * mean if n else 0.0
-    std = math.sqrt(var) if var > 1e-12 else 1.0
-    return JobVocab(values["company"], values["location"], values["category"], mean, std)
-
-
-def apply_vocab(snapshot: DataFrame, *, vocab: JobVocab) -> DataFrame:
-    """Add ``<col>_id`` for company/location/category: 0 missing, 1 out of vocabulary, 2.. values."""
-    spark = snapshot.sparkSession
-    out = snapshot
-    for c in CATEGORICAL:
-        lookup = spark.createDataFrame([(v, i + FIRST_VALUE_ID) for i, v in enumerate(getattr(vocab, c))],
-                                       "_value string, _id int")
-        out = out.withColumn("_key", _clean(c)).join(F.broadcast(lookup), F.col("_key") == F.col("_value"), "left")
-        ids = F.when(F.col("_key").isNull(), MISSING_ID).otherwise(F.coalesce(F.col("_id"), F.lit(OOV_ID)))
-        out = out.withColumn(f"{c}_id", ids.cast("int")).drop("_key", "_value", "_id")
-    return out
-
-
 def normalise_numerics(snapshot: DataFrame, *, ds: date, vocab: JobVocab) -> DataFrame:
     """Add seniority_norm, salary_z, log_posted_age_days (0 when missing) and their has_* flags (float32)."""
     ref_us = int(datetime(ds.year, ds.month, ds.day, tzinfo=timezone.utc).timestamp()) * 1_000_000
-    seniority, mid, posted = F.col("seniority"), _salary_mid(), F.col("posted_ts")
+    seniority, mid, posted = F.col("seniority"), salary_mid(), F.col("posted_ts")
     z = (F.log(mid) - F.lit(vocab.salary_log_mean)) / F.lit(vocab.salary_log_std)
     age_days = F.greatest((F.lit(ref_us) - F.unix_micros(posted)) / F.lit(86_400e6), F.lit(0.0))
     # least/greatest skip nulls, so every value is guarded by its presence explicitly
@@ -187,7 +126,7 @@ def _missing_features(tokens: TokenConfig) -> list[Column]:
 def catalog_features(snapshot: DataFrame, *, ds: date, vocab: JobVocab, tokens: TokenConfig) -> DataFrame:
     """Every catalogue job with its features (``in_catalog`` true), no index yet."""
     features = normalise_numerics(apply_vocab(tokenize(snapshot, tokens=tokens), vocab=vocab), ds=ds, vocab=vocab)
-    names = [n for n in JOB_SIDE_TABLE.names if n not in ("job_index", "in_catalog")]
+    names = [n for n in JOB_SIDE_TABLE.names if n not in ("job_index", "in_catalog", "job_id_row")]
     return features.select(*names, F.lit(True).alias("in_catalog"))
 
 
@@ -198,23 +137,33 @@ def add_missing_jobs(features: DataFrame, event_jobs: DataFrame, *, tokens: Toke
     return features.unionByName(missing.select("job_id", *_missing_features(tokens)))
 
 
-def assign_index(jobs: DataFrame, *, tokens: TokenConfig) -> DataFrame:
-    """Add the padding row 0 and ``job_index`` 1.. (catalogue jobs by job_id, then event-only jobs by job_id)."""
+def assign_index(jobs: DataFrame, *, tokens: TokenConfig, max_job_ids: int = DEFAULT_MAX_JOB_IDS) -> DataFrame:
+    """Add the padding row 0, ``job_index`` 1.. (catalogue jobs by job_id, then event-only jobs by job_id) and the
+    ``job_id_row`` of a fresh job-id vocabulary (``job_index + 1`` up to ``max_job_ids`` jobs, then 1)."""
     # one global ordering: the table is small (one row per job), a single-partition window is fine
     order = Window.orderBy(F.col("in_catalog").desc(), F.col("job_id"))
     indexed = jobs.withColumn("job_index", (F.row_number().over(order) + PADDING_INDEX).cast("int"))
     padding = jobs.sparkSession.range(1).select(F.lit(PADDING_INDEX).cast("int").alias("job_index"),
                                                F.lit(None).cast("string").alias("job_id"), *_missing_features(tokens))
-    return indexed.unionByName(padding).select(*JOB_SIDE_TABLE.names)
+    table = indexed.unionByName(padding)
+    return table.withColumn("job_id_row", fresh_job_id_row(max_job_ids=max_job_ids)).select(*JOB_SIDE_TABLE.names)
 
 
 def build_job_table(snapshot: DataFrame, event_jobs: DataFrame | None, *, ds: date, vocab: JobVocab,
-                    tokens: TokenConfig) -> DataFrame:
-    """The side table (contract JOB_SIDE_TABLE) of ``snapshot`` plus the event-only jobs of ``event_jobs``."""
+                    tokens: TokenConfig, job_ids: tuple[str, ...] | None = None,
+                    max_job_ids: int = DEFAULT_MAX_JOB_IDS) -> DataFrame:
+    """The side table (contract JOB_SIDE_TABLE) of ``snapshot`` plus the event-only jobs of ``event_jobs``.
+
+    ``job_ids``: a saved job-id vocabulary to reuse (its jobs keep their ``job_id_row``, others get 1); None builds
+    a fresh one from this table's jobs in ``job_index`` order, at most ``max_job_ids``.
+    """
     jobs = catalog_features(snapshot, ds=ds, vocab=vocab, tokens=tokens)
     if event_jobs is not None:
         jobs = add_missing_jobs(jobs, event_jobs, tokens=tokens)
-    return assign_index(jobs, tokens=tokens).to(spark_schema(JOB_SIDE_TABLE))
+    table = assign_index(jobs, tokens=tokens, max_job_ids=max_job_ids)
+    if job_ids is not None:
+        table = reuse_job_id_rows(table, job_ids=job_ids).select(*JOB_SIDE_TABLE.names)
+    return table.to(spark_schema(JOB_SIDE_TABLE))
 
 
 def read_snapshot(spark: SparkSession, catalog: Path, ds: date) -> DataFrame:
@@ -261,6 +210,7 @@ class JobTableArgs:
     tokens: TokenConfig | None = None  # None: the vocab file's, else the defaults
     min_count: int = 1
     max_vocab: int = 10_000
+    max_job_ids: int = DEFAULT_MAX_JOB_IDS
 
 
 def parse_args(argv: list[str] | None = None) -> JobTableArgs:
@@ -278,6 +228,9 @@ def parse_args(argv: list[str] | None = None) -> JobTableArgs:
     parser.add_argument("--skill-length", type=positive_int, default=None, help="default 16")
     parser.add_argument("--min-count", type=positive_int, default=1)
     parser.add_argument("--max-vocab", type=positive_int, default=10_000)
+    parser.add_argument("--max-job-ids", type=positive_int, default=DEFAULT_MAX_JOB_IDS,
+                        help="job ids with a learned row (in job_index order; later jobs share row 1); "
+                             "ignored with --vocab, whose job ids are reused")
     add_data_root(parser)
     a = parser.parse_args(argv)
     if (a.events or a.start or a.end) and not (a.start and a.end):
@@ -290,20 +243,7 @@ def parse_args(argv: list[str] | None = None) -> JobTableArgs:
     return JobTableArgs(
         a.ds, a.catalog or root / Tables.JOB_CATALOG, a.out or root / Tables.JOB_SIDE_TABLE / f"ds={a.ds}",
         a.events or (root / Tables.CLEAN_EVENTS if a.start else None), a.start, a.end, a.vocab,
-        TokenConfig(**given) if given else None, a.min_count, a.max_vocab)
-
-
-def load_saved_vocab(path: Path, tokens: TokenConfig | None = None) -> tuple[JobVocab, TokenConfig, dict[str, Any]]:
-    """Vocabulary, token settings and the rest of a ``_vocab.json``; ``tokens``, if given, must match the file's."""
-    saved = read_vocab(path)
-    try:
-        saved_tokens = TokenConfig(**{f.name: int(saved["tokens"][f.name]) for f in fields(TokenConfig)})
-    except (KeyError, TypeError, ValueError) as e:
-        raise DataContractError(f"{path} has no valid token settings ({e}); pass a _vocab.json this job wrote") from e
-    if tokens is not None and tokens != saved_tokens:
-        raise ConfigError(f"token settings {asdict(tokens)} differ from {path}'s {asdict(saved_tokens)}; "
-                          "drop them or build a new vocabulary")
-    return JobVocab.from_dict(saved), saved_tokens, saved
+        TokenConfig(**given) if given else None, a.min_count, a.max_vocab, a.max_job_ids)
 
 
 def run(spark: SparkSession, args: JobTableArgs) -> dict[str, Any]:
@@ -312,16 +252,22 @@ def run(spark: SparkSession, args: JobTableArgs) -> dict[str, Any]:
     snapshot = read_snapshot(spark, args.catalog, args.ds)
     if saved is None:
         vocab = build_vocab(snapshot, min_count=args.min_count, max_vocab=args.max_vocab)
-        tokens = args.tokens or TokenConfig()
-        built = {"vocab_ds": args.ds.isoformat(), "min_count": args.min_count, "max_vocab": args.max_vocab}
+        tokens, job_ids = args.tokens or TokenConfig(), None
+        built = {"vocab_ds": args.ds.isoformat(), "min_count": args.min_count, "max_vocab": args.max_vocab,
+                 "max_job_ids": args.max_job_ids}
     else:
-        vocab, tokens, file = saved
-        built = {k: file.get(k) for k in ("vocab_ds", "min_count", "max_vocab")}
+        vocab, tokens, job_ids, file = saved
+        built = {k: file.get(k) for k in ("vocab_ds", "min_count", "max_vocab", "max_job_ids")}
     event_jobs = read_event_jobs(spark, args.events, start=args.start, end=args.end) if args.events else None
-    write_job_table(build_job_table(snapshot, event_jobs, ds=args.ds, vocab=vocab, tokens=tokens), args.out)
-    in_catalog = pq.read_table(args.out, columns=["in_catalog"], partitioning=None).column("in_catalog")
+    write_job_table(build_job_table(snapshot, event_jobs, ds=args.ds, vocab=vocab, tokens=tokens, job_ids=job_ids,
+                                    max_job_ids=args.max_job_ids), args.out)
+    written = pq.read_table(args.out, columns=["job_index", "job_id", "in_catalog"], partitioning=None)
+    written = written.sort_by("job_index")
+    in_catalog = written.column("in_catalog")
     n_catalog = pc.sum(in_catalog).as_py() or 0
     rows = {"total": len(in_catalog), "catalog": n_catalog, "padding": 1, "event_only": len(in_catalog) - n_catalog - 1}
+    if job_ids is None:  # a fresh vocabulary: this table's jobs in job_index order, as assign_index numbered them
+        job_ids = tuple(written.column("job_id").slice(1, args.max_job_ids).to_pylist())
     meta = {
         "snapshot_ds": args.ds.isoformat(), **built, "vocab_from": str(args.vocab) if args.vocab else None,
         **vocab.to_dict(),
@@ -330,10 +276,11 @@ def run(spark: SparkSession, args: JobTableArgs) -> dict[str, Any]:
         "tokens": {**asdict(tokens), "hash": "pmod(xxhash64(token), buckets) + 1; 0 = padding",
                    "skills": "one token per skill phrase: lower-cased, white space collapsed"},
         "salary_z_clip": SALARY_Z_CLIP, "rows": rows, "columns": JOB_SIDE_TABLE.names,
+        "job_ids": list(job_ids), "job_id_rows": len(job_ids) + FIRST_VALUE_ID,
         "events": {"path": str(args.events), "start": str(args.start), "end": str(args.end)} if args.events else None,
     }
     (args.out / VOCAB_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    return {"out": str(args.out), **rows, "vocab_sizes": meta["vocab_sizes"]}
+    return {"out": str(args.out), **rows, "vocab_sizes": meta["vocab_sizes"], "job_id_rows": meta["job_id_rows"]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -103,14 +103,19 @@ def element_spec(shapes: Shapes) -> dict[str, tf.TensorSpec]:
 
 def make_dataset(files: list[str], *, batch_size: int, shapes: Shapes, shuffle: bool = False, seed: int = 0,
                  input_context: tf.distribute.InputContext | None = None, shuffle_buffer: int = 16_384,
-                 parallel_files: int = 4, repeat: bool = False) -> tf.data.Dataset:
+                 parallel_files: int = 4, repeat: bool = False, reader=None,
+                 spec: dict[str, tf.TensorSpec] | None = None) -> tf.data.Dataset:
     """Batches of examples from ``files``: sharded by file, read in parallel, shuffled (seeded), prefetched.
+
+    ``reader(path, shapes)`` (default :func:`read_file`) yields dicts of arrays matching ``spec`` (default
+    :func:`element_spec`): :mod:`tf_models.sequence_data` reuses this pipeline for training sequences.
 
     With an ``input_context`` (``strategy.distribute_datasets_from_function``), pipeline ``i`` of ``n`` reads
     files ``i, i+n, …`` — or, with fewer files than pipelines, every ``n``-th example of all of them.
     ``repeat`` cycles forever, one pass per ``ceil(rows / batch_size)`` batches (reshuffled each pass).
     """
-    spec = element_spec(shapes)
+    spec = spec or element_spec(shapes)
+    reader = reader or read_file
     files = list(files)
     shard_rows = False
     if input_context is not None and input_context.num_input_pipelines > 1:
@@ -122,7 +127,7 @@ def make_dataset(files: list[str], *, batch_size: int, shapes: Shapes, shuffle: 
         files = [files[j] for j in np.random.default_rng(seed).permutation(len(files))]
     dataset = tf.data.Dataset.from_tensor_slices(files).interleave(
         lambda path: tf.data.Dataset.from_generator(
-            lambda p: read_file(p.decode(), shapes), args=(path,), output_signature=spec),
+            lambda p: reader(p.decode(), shapes), args=(path,), output_signature=spec),
         cycle_length=min(parallel_files, len(files)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.unbatch()
     if shard_rows:

@@ -5,6 +5,9 @@
     jobs = loaded.signatures["encode_jobs"](**job_features)["job_embedding"]
     users = loaded.signatures["encode_users"](job_embeddings=jobs, **context)["user_embedding"]
 
+Both objectives export the same way: ``encode_users`` is the aggregator's last-position output (the function
+the dense objective trains at every position); a dense model's ``encode_jobs`` returns L2-normalised job
+embeddings and its ``score`` is ``q(user)·job + b`` (:class:`tf_models.sequence_model.QueryHead`).
 The SavedModel holds only the encoders, the aggregator and the scoring head (not the training side table):
 ``encode_jobs`` embeds any side table built with the same vocabulary, and ``encode_users`` gathers from the
 job embedding matrix it is given, so batch inference computes job embeddings once per run. A third
@@ -22,8 +25,9 @@ from typing import Any
 import tensorflow as tf
 
 from tf_models.model import NextActionModel, score, user_embedding
+from tf_models.sequence_model import QueryHead
 from tf_models.signatures import (CONTEXT_FLOAT_FEATURES, CONTEXT_INT_FEATURES, ENCODE_JOBS, ENCODE_USERS,
-                                  JOB_EMBEDDING, JOB_FLOAT_FEATURES, JOB_INT_FEATURES, METADATA_FILE,
+                                  JOB_EMBEDDING, JOB_FLOAT_FEATURES, JOB_ID_FEATURE, JOB_INT_FEATURES, METADATA_FILE,
                                   USER_EMBEDDING, VOCAB_ASSET)
 
 SCORE = "score"
@@ -33,7 +37,7 @@ def _job_spec(vocab: dict[str, Any]) -> dict[str, tf.TensorSpec]:
     tokens = vocab["tokens"]
     spec = {"title_tokens": tf.TensorSpec([None, tokens["title_length"]], tf.int32, name="title_tokens"),
             "skill_tokens": tf.TensorSpec([None, tokens["skill_length"]], tf.int32, name="skill_tokens")}
-    spec |= {n: tf.TensorSpec([None], tf.int32, name=n) for n in JOB_INT_FEATURES}
+    spec |= {n: tf.TensorSpec([None], tf.int32, name=n) for n in JOB_INT_FEATURES + (JOB_ID_FEATURE,)}
     spec |= {n: tf.TensorSpec([None], tf.float32, name=n) for n in JOB_FLOAT_FEATURES}
     return spec
 
@@ -54,9 +58,11 @@ class ExportedModel(tf.Module):
         self.job_encoder, self.query_encoder = model.job_encoder, model.query_encoder
         self.aggregator, self.score_head = model.aggregator, model.score_head
         self._shapes, self._job_dim, self._user_dim = model.shapes, model.config.job_dim, model.user_dim
+        self._dense = isinstance(model.score_head, QueryHead)  # dense objective: unit jobs, q(u)·j + b
 
     def encode_jobs(self, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        return {JOB_EMBEDDING: self.job_encoder(features, training=False)}
+        jobs = self.job_encoder(features, training=False)
+        return {JOB_EMBEDDING: tf.math.l2_normalize(jobs, axis=-1) if self._dense else jobs}
 
     def encode_users(self, job_embeddings: tf.Tensor, context: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         gathered = tf.gather(job_embeddings, context["ctx_job_index"])
@@ -64,6 +70,8 @@ class ExportedModel(tf.Module):
                                                gathered, training=False)}
 
     def score(self, user: tf.Tensor, job: tf.Tensor) -> dict[str, tf.Tensor]:
+        if self._dense:
+            return {"logit": self.score_head(user, job)}
         return {"logit": score(self.score_head, user, job, job_dim=self._job_dim)}
 
 
@@ -92,6 +100,7 @@ def export_model(model: NextActionModel, path: str | Path, *, vocab: dict[str, A
     meta = {**metadata, "aggregator": model.config.aggregator, "job_dim": d, "user_dim": model.user_dim,
             "window": length + 1, "context_length": length, "query_tokens": q,
             "title_length": tokens["title_length"], "skill_length": tokens["skill_length"],
-            "token_buckets": tokens["buckets"], "normalisation": "none", "config": model.config.to_dict()}
+            "token_buckets": tokens["buckets"], "normalisation": "none", "config": model.config.to_dict(),
+            "objective": model.config.objective, "job_normalisation": "l2" if module._dense else "none"}
     (path / METADATA_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n")
     return path

@@ -20,10 +20,14 @@ import pyarrow.parquet as pq
 import tensorflow as tf
 
 from jobtrail.job_table_io import job_table_arrays, load_job_table
-from tf_models import data
+from tf_models import data, sequence_data
 from tf_models.config import ModelConfig
 from tf_models.export import export_model
 from tf_models.model import NextActionModel
+from tf_models.sequence_model import SequenceModel
+
+VALIDATION_METRIC = {"dense": "recall_at_10", "next-action": "auc"}
+"""What early stopping, the decay grid and the result's ``validation_score`` read, per objective."""
 
 
 def choose_strategy() -> tf.distribute.Strategy:
@@ -59,11 +63,12 @@ def candidate_probability(files: list[str], n_jobs: int) -> np.ndarray:
 
 
 class ProgressLine(tf.keras.callbacks.Callback):
-    """One line per epoch: examples, seconds, examples per second and the metrics."""
+    """One line per epoch: examples, seconds, examples (and trained positions: targets) per second, metrics."""
 
-    def __init__(self, examples_per_epoch: int, epochs: int) -> None:
+    def __init__(self, examples_per_epoch: int, epochs: int, targets_per_epoch: float | None = None) -> None:
         super().__init__()
         self.examples, self.epochs, self.rates = examples_per_epoch, epochs, []
+        self.targets, self.target_rates = targets_per_epoch, []
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.started = time.perf_counter()
@@ -71,15 +76,19 @@ class ProgressLine(tf.keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         seconds = time.perf_counter() - self.started
         self.rates.append(self.examples / seconds)
+        targets = ""
+        if self.targets is not None:
+            self.target_rates.append(self.targets / seconds)
+            targets = f"  {self.target_rates[-1]:,.0f} targets/s"
         metrics = "  ".join(f"{k} {v:.4f}" for k, v in sorted((logs or {}).items()) if "regularization" not in k)
         print(f"epoch {epoch + 1}/{self.epochs}  {self.examples:,} examples  {seconds:.1f} s  "
-              f"{self.rates[-1]:,.0f} examples/s  {metrics}", flush=True)
+              f"{self.rates[-1]:,.0f} examples/s{targets}  {metrics}", flush=True)
 
 
-def _distributed(strategy: tf.distribute.Strategy, files: list[str], *, batch: int, shapes: data.Shapes,
-                 shuffle: bool, seed: int, job_arrays: dict[str, np.ndarray] | None):
+def _distributed(strategy: tf.distribute.Strategy, source: Any, files: list[str], *, batch: int,
+                 shapes: data.Shapes, shuffle: bool, seed: int, job_arrays: dict[str, np.ndarray] | None):
     def make(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
-        ds = data.make_dataset(files, batch_size=ctx.get_per_replica_batch_size(batch), shapes=shapes,
+        ds = source.make_dataset(files, batch_size=ctx.get_per_replica_batch_size(batch), shapes=shapes,
                                shuffle=shuffle, seed=seed, input_context=ctx, repeat=True)
         return data.materialise_job_features(ds, job_arrays) if job_arrays is not None else ds
 
@@ -94,9 +103,11 @@ def fit_and_export(args: Any, config: ModelConfig, out: Path) -> dict[str, Any]:
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     chief = is_chief()
-    train_files = data.example_files(args.examples, "train")
-    valid_files = data.example_files(args.examples, "validation")
-    shapes = data.read_shapes(train_files)
+    dense = config.objective == "dense"
+    source = sequence_data if dense else data
+    files = sequence_data.sequence_files if dense else data.example_files
+    train_files, valid_files = files(args.examples, "train"), files(args.examples, "validation")
+    shapes = source.read_shapes(train_files)
     table, vocab = load_job_table(args.job_table)
     job_arrays = job_table_arrays(table)
     n_train, n_valid = data.count_rows(train_files), data.count_rows(valid_files)
@@ -104,26 +115,33 @@ def fit_and_export(args: Any, config: ModelConfig, out: Path) -> dict[str, Any]:
     valid_steps = max(1, math.ceil(n_valid / args.batch_size))
     if strategy.extended._in_multi_worker_mode():  # equal steps on every worker
         steps, valid_steps = max(1, n_train // args.batch_size), max(1, n_valid // args.batch_size)
-    probability = candidate_probability(train_files, len(table)) if config.retrieval_weight > 0 else None
+    if dense:
+        counts = sequence_data.target_counts(train_files, len(table)) + 1.0
+        probability = counts / counts.sum()
+    else:
+        probability = candidate_probability(train_files, len(table)) if config.retrieval_weight > 0 else None
+    model_class = SequenceModel if dense else NextActionModel
     with strategy.scope():
-        model = NextActionModel(config, job_arrays=job_arrays, vocab=vocab, shapes=shapes,
-                                candidate_probability=probability)
-        model.compile(optimizer=tf.keras.optimizers.Adam(args.learning_rate))
-        model(next(iter(data.make_dataset(train_files[:1], batch_size=2, shapes=shapes))))  # build: resumable
+        model = model_class(config, job_arrays=job_arrays, vocab=vocab, shapes=shapes,
+                            candidate_probability=probability)
+        model.compile(optimizer=tf.keras.optimizers.Adam(args.learning_rate), jit_compile=False)
+        model(next(iter(source.make_dataset(train_files[:1], batch_size=2, shapes=shapes))))  # build: resumable
     materialised = job_arrays if args.materialise_jobs else None
-    train = _distributed(strategy, train_files, batch=args.batch_size, shapes=shapes, shuffle=True,
+    train = _distributed(strategy, source, train_files, batch=args.batch_size, shapes=shapes, shuffle=True,
                          seed=args.seed, job_arrays=materialised)
-    valid = _distributed(strategy, valid_files, batch=args.batch_size, shapes=shapes, shuffle=False,
+    valid = _distributed(strategy, source, valid_files, batch=args.batch_size, shapes=shapes, shuffle=False,
                          seed=args.seed, job_arrays=materialised)
     work = out if chief else out / "workers" / f"{task()[0]}-{task()[1]}"
     backup = out / "backup"
     if (backup / "chief").exists() or any(backup.glob("*")):
         print(f"resuming from the checkpoint in {backup}", flush=True)
-    progress = ProgressLine(steps * args.batch_size if n_train > args.batch_size else n_train, args.epochs)
+    per_epoch = steps * args.batch_size if n_train > args.batch_size else n_train
+    targets = sequence_data.trained_positions(train_files) * per_epoch / max(n_train, 1) if dense else None
+    progress = ProgressLine(per_epoch, args.epochs, targets)
     callbacks = [
         tf.keras.callbacks.BackupAndRestore(str(backup), save_freq=args.checkpoint_every, delete_checkpoint=True),
-        tf.keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=args.patience,
-                                         restore_best_weights=True),
+        tf.keras.callbacks.EarlyStopping(monitor=f"val_{VALIDATION_METRIC[config.objective]}", mode="max",
+                                         patience=args.patience, restore_best_weights=True),
         tf.keras.callbacks.TerminateOnNaN(),
         progress,
     ]
@@ -134,7 +152,14 @@ def fit_and_export(args: Any, config: ModelConfig, out: Path) -> dict[str, Any]:
     final = model.evaluate(valid, steps=valid_steps, return_dict=True, verbose=0)
     metrics = {"val_auc": float(final["auc"]), "val_loss": float(final["loss"]),
                "epochs_run": len(history.history.get("loss", [])),
-               "train_examples_per_second": float(np.median(progress.rates)) if progress.rates else None}
+               "train_examples_per_second": float(np.median(progress.rates)) if progress.rates else None,
+               "objective": config.objective}
+    if dense:
+        metrics["val_recall_at_10"] = float(final["recall_at_10"])
+        metrics["train_targets_per_second"] = (float(np.median(progress.target_rates))
+                                               if progress.target_rates else None)
+    metrics["validation_metric"] = f"val_{VALIDATION_METRIC[config.objective]}"
+    metrics["validation_score"] = metrics[metrics["validation_metric"]]
     model_dir = None
     target = out / "saved_model" if chief else work / "saved_model"
     export_model(model, target, vocab=vocab, metadata={
@@ -152,4 +177,5 @@ def fit_and_export(args: Any, config: ModelConfig, out: Path) -> dict[str, Any]:
         (out / "history.json").write_text(json.dumps(history_json, indent=2) + "\n")
     sys.stdout.flush()
     return {"model_dir": model_dir, "metrics": metrics, "history": history_json, "is_chief": chief,
-            "config": config.to_dict(), "epoch_examples_per_second": [round(r, 1) for r in progress.rates]}
+            "config": config.to_dict(), "epoch_examples_per_second": [round(r, 1) for r in progress.rates],
+            "epoch_targets_per_second": [round(r, 1) for r in progress.target_rates]}

@@ -11,7 +11,10 @@
 - the six float32 numerics (already normalised, with their ``has_*`` flags).
 
 They are concatenated and passed through a Deep & Cross Network (``tfrs.layers.dcn.Cross``) and an MLP
-to a ``dim``-wide embedding. ``QueryEncoder`` maps a search query's hashed tokens ``[..., Q]`` into the same
+to a ``dim``-wide embedding. With ``id_rows`` > 0 a learned job-id embedding (``job_id_row`` int32 ``[...]``:
+0 padding, 1 a job outside the training vocabulary, 2.. known jobs; see ``spark_jobs/job_table.py``) is added
+to that content embedding. Its rows start at zero and only known jobs (row ≥ 2) use it, so a new posting,
+or a job the training data never touched, is embedded by its content alone. ``QueryEncoder`` maps a search query's hashed tokens ``[..., Q]`` into the same
 space with a token bag of its own and a projection. Both are registered serializable Keras layers.
 """
 
@@ -22,9 +25,10 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
-from tf_models.signatures import JOB_FLOAT_FEATURES, JOB_INT_FEATURES, JOB_TOKEN_FEATURES
+from tf_models.signatures import JOB_FLOAT_FEATURES, JOB_ID_FEATURE, JOB_INT_FEATURES, JOB_TOKEN_FEATURES
 
 OOV_ID = 1
+FIRST_KNOWN_ROW = 2
 
 
 def token_bag(embedding: tf.keras.layers.Embedding, tokens: tf.Tensor) -> tf.Tensor:
@@ -52,8 +56,11 @@ class JobEncoder(tf.keras.layers.Layer):
 
     def __init__(self, vocab_sizes: dict[str, int], token_buckets: int, dim: int = 64,
                  categorical_dim: int = 16, token_dim: int = 32, cross_layers: int = 2,
-                 hidden: tuple[int, ...] = (128,), **kwargs: Any) -> None:
+                 hidden: tuple[int, ...] = (128,), id_rows: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.id_rows = int(id_rows)
+        self.ids = (tf.keras.layers.Embedding(self.id_rows, dim, embeddings_initializer="zeros", name="job_id_embedding")
+                    if self.id_rows > 0 else None)
         self.vocab_sizes = {name: int(vocab_sizes[name]) for name in JOB_INT_FEATURES}
         self.token_buckets, self.dim = int(token_buckets), int(dim)
         self.categorical_dim, self.token_dim = int(categorical_dim), int(token_dim)
@@ -76,12 +83,17 @@ class JobEncoder(tf.keras.layers.Layer):
             x = cross(x0, x)
         for dense in self.mlp:
             x = dense(x)
-        return self.out(x)
+        content = self.out(x)
+        if self.ids is None:
+            return content
+        rows = tf.cast(features[JOB_ID_FEATURE], tf.int32)
+        known = (rows >= FIRST_KNOWN_ROW) & (rows < self.id_rows)
+        return content + self.ids(tf.where(known, rows, tf.zeros_like(rows))) * tf.cast(known, content.dtype)[..., None]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "vocab_sizes": self.vocab_sizes, "token_buckets": self.token_buckets,
                 "dim": self.dim, "categorical_dim": self.categorical_dim, "token_dim": self.token_dim,
-                "cross_layers": self.cross_layers, "hidden": list(self.hidden)}
+                "cross_layers": self.cross_layers, "hidden": list(self.hidden), "id_rows": self.id_rows}
 
 
 @tf.keras.utils.register_keras_serializable(package="jobtrail")

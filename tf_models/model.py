@@ -33,25 +33,31 @@ from tf_models.signatures import JOB_FEATURES
 SEARCH = EVENT_TYPE_IDS["search"]
 
 
-def user_embedding(query_encoder: QueryEncoder, aggregator: tf.keras.layers.Layer, shapes: Shapes,
-                   batch: dict[str, tf.Tensor], job_embeddings: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-    """The aggregator's output for context sequences whose jobs are embedded as ``job_embeddings`` [B, L, D].
+def aggregator_inputs(query_encoder: QueryEncoder, shapes: Shapes, batch: dict[str, tf.Tensor],
+                      job_embeddings: tf.Tensor) -> dict[str, tf.Tensor]:
+    """The aggregator's input dict for context sequences whose jobs are embedded as ``job_embeddings`` [B, L, D].
 
-    Each position's embedding is its job's, its query's for a search, zeros for padding; the
-    aggregator sees the embeddings, event types, gaps and the padding mask (shared by training and export).
+    Each position's embedding is its job's, its query's for a search, zeros for padding; the aggregator sees
+    the embeddings, event types, gaps and the padding mask (shared by both objectives and the export).
     """
     length, q = shapes.context_length, shapes.query_tokens
     event_type = tf.cast(batch["ctx_event_type"], tf.int32)
     queries = query_encoder(tf.reshape(tf.cast(batch["ctx_query_tokens"], tf.int32), [-1, length, q]))
     has_job = tf.cast(batch["ctx_job_index"] > 0, job_embeddings.dtype)[..., None]
     embeddings = tf.where((event_type == SEARCH)[..., None], queries, job_embeddings * has_job)
-    return aggregator({
+    return {
         "embeddings": embeddings, "event_type": event_type,
         "mask": tf.sequence_mask(batch["context_length"], length),
         "log_gap": tf.cast(batch["ctx_log_gap"], tf.float32),
         "log_time_to_target": tf.cast(batch["ctx_log_time_to_target"], tf.float32),
         "session_position": tf.cast(batch["ctx_session_position"], tf.int32),
-    }, training=training)
+    }
+
+
+def user_embedding(query_encoder: QueryEncoder, aggregator: tf.keras.layers.Layer, shapes: Shapes,
+                   batch: dict[str, tf.Tensor], job_embeddings: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+    """The user embedding [B, user_dim]: the aggregator's output at each row's last real position."""
+    return aggregator(aggregator_inputs(query_encoder, shapes, batch, job_embeddings), training=training)
 
 
 def score(score_head: tf.keras.layers.Layer, user: tf.Tensor, target: tf.Tensor, *, job_dim: int) -> tf.Tensor:
@@ -74,7 +80,8 @@ class NextActionModel(tfrs.Model):
         vocab_sizes = {f"{column}_id": size for column, size in vocab["vocab_sizes"].items()}
         self.job_encoder = JobEncoder(vocab_sizes, buckets, dim=config.job_dim,
                                       categorical_dim=config.categorical_dim, token_dim=config.token_dim,
-                                      cross_layers=config.cross_layers, hidden=config.job_hidden)
+                                      cross_layers=config.cross_layers, hidden=config.job_hidden,
+                                      id_rows=int(vocab.get("job_id_rows", 0)) if config.job_ids else 0)
         self.query_encoder = QueryEncoder(buckets, dim=config.job_dim, token_dim=config.token_dim)
         self.aggregator = build_aggregator(config.aggregator, **config.aggregator_kwargs())
         self.user_dim = int(self.aggregator.user_dim(config.job_dim))

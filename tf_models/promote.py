@@ -2,9 +2,13 @@
 
     jobtrail promote --name jobtrail_transformer --version 3 --examples data/examples/w32 [--alias champion]
 
-Both models score the validation split of ``--examples`` with :func:`tf_models.scoring.score_examples` and
-:mod:`tf_models.metrics` (the evaluation harness's code). The alias moves to the candidate only when its
-AUC beats the champion's by more than ``--min-improvement`` (or there is no champion yet). The comparison is
+Both models score the validation split of ``--examples`` through their SavedModels. On training sequences
+(``spark_jobs/examples.py --format sequences``, the default) that is the task the daily embedding serves: each
+validation user's embedding as of ``valid_from`` ranks the whole catalogue and the metric is Recall@10 of the
+positives of the horizon after it (:func:`tf_models.scoring.retrieve_sequences`); on one-target windows
+(``--format windows``) it is the proxy AUC (:func:`tf_models.scoring.score_examples`). The alias moves to the
+candidate only when its metric beats the champion's by more than ``--min-improvement`` (or there is no
+champion yet). The comparison is
 logged to the candidate's MLflow run (metrics ``gate_*``) and as a tag on the model version; the JSON printed
 last is ``{"promoted", "reason", "candidate": {...}, "champion": {...} | null}``.
 """
@@ -44,25 +48,34 @@ def parse_args(argv: list[str] | None = None) -> PromoteArgs:
     p.add_argument("--examples", type=cli_path, required=True, help="examples folder; its validation split is used")
     p.add_argument("--alias", type=alias, default=CHAMPION)
     p.add_argument("--job-table", type=cli_path, default=None, help="default: <examples>/job_side_table")
-    p.add_argument("--min-improvement", type=number(0, 1), default=0.0, help="AUC margin the candidate must exceed")
+    p.add_argument("--min-improvement", type=number(0, 1), default=0.0, help="margin the candidate's gate metric must exceed")
     return PromoteArgs(**vars(p.parse_args(argv)))
+
+
+def gate_metric(examples: Path) -> str:
+    """The metric the gate compares on ``examples``: Recall@10 on sequences, the proxy AUC on windows."""
+    from tf_models.sequence_data import has_sequences
+
+    return "recall@10" if has_sequences(examples) else "auc"
 
 
 def evaluate(uri: str, args: PromoteArgs) -> dict[str, Any]:
     from tf_models.metrics import ranking_metrics
     from tf_models.registry import resolve_model
-    from tf_models.scoring import score_examples
+    from tf_models.scoring import retrieve_sequences, score_examples
 
     model = resolve_model(uri)
+    if gate_metric(args.examples) == "recall@10":
+        return {"version": model.version, **retrieve_sequences(model.path, args.examples, job_table=args.job_table)}
     labels, logits, weights, kinds = score_examples(model.path, args.examples, split="validation",
                                                     job_table=args.job_table)
     return {"version": model.version, **ranking_metrics(labels, logits, weights, kinds)}
 
 
 def run(args: PromoteArgs) -> dict[str, Any]:
-    from tf_models.metrics import PRIMARY
     from tf_models.registry import alias_version, connect, set_alias
 
+    PRIMARY = gate_metric(args.examples)
     client = connect()
     candidate = evaluate(f"models:/{args.name}/{args.version}", args)
     current = alias_version(args.name, args.alias, client)
@@ -76,16 +89,16 @@ def run(args: PromoteArgs) -> dict[str, Any]:
             champion[PRIMARY] is None or candidate[PRIMARY] > champion[PRIMARY] + args.min_improvement)
         reason = (f"candidate {PRIMARY} {candidate[PRIMARY]:.4f} vs champion {champion[PRIMARY]:.4f} "
                   f"(margin {args.min_improvement})") if champion[PRIMARY] is not None and candidate[PRIMARY] \
-            is not None else "AUC undefined on this validation data"
+            is not None else f"{PRIMARY} undefined on this validation data"
     if promoted:
         set_alias(args.name, args.version, args.alias, client)
-    result = {"promoted": promoted, "reason": reason, "candidate": candidate, "champion": champion}
+    result = {"promoted": promoted, "reason": reason, "metric": PRIMARY, "candidate": candidate, "champion": champion}
     run_id = client.get_model_version(args.name, args.version).run_id
     if run_id:
         for who, metrics in (("candidate", candidate), ("champion", champion)):
             for key, value in (metrics or {}).items():
                 if isinstance(value, float):
-                    client.log_metric(run_id, f"gate_{who}_{key}", value)
+                    client.log_metric(run_id, f"gate_{who}_{key.replace('@', '_at_')}", value)
     client.set_model_version_tag(args.name, args.version, "promotion", json.dumps(result, default=str)[:5000])
     return result
 

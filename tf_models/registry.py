@@ -171,7 +171,7 @@ def log_run(args: Any, result: dict[str, Any]) -> dict[str, Any]:
                 mlflow.log_metric(name, value, step=step)
         final = {k: float(v) for k, v in result["metrics"].items() if isinstance(v, (int, float))}
         mlflow.log_metrics(final, step=len(result.get("history", {}).get("loss", [])))  # after the epochs
-        for rate, auc in result.get("grid", {}).items():
-            mlflow.log_metric(f"grid_val_auc_rate_{rate}", auc)
+        for rate, score in result.get("grid", {}).items():
+            mlflow.log_metric(f"grid_validation_score_rate_{rate}", score)
         version = log_model(Path(result["model_dir"]), registered_name=args.registered_name)
     return {"run_id": run.info.run_id, "model_version": version}

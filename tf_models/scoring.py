@@ -53,3 +53,103 @@ def score_examples(model_dir: str | Path, examples: str | Path, *, split: str = 
             logit = model.signatures["score"](user_embedding=user[USER_EMBEDDING], job_embedding=target)["logit"]
             parts.append((chunk["label"], logit.numpy(), chunk["weight"], chunk["label_kind"]))
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))
+
+
+def retrieve_sequences(model_dir: str | Path, examples: str | Path, *, split: str = "validation",
+                       job_table: str | Path | None = None, k: int = 10,
+                       batch_size: int = 2048) -> dict[str, float | int | None]:
+    """The gate's task on training sequences: each row's last position ranks the whole catalogue.
+
+    For the validation split (``spark_jobs/examples.py --format sequences``) a row is one user's context as of
+    ``valid_from``, exactly an inference input, and its targets are the positives of the horizon after it
+    (the next one and the future window's). Returns ``recall@10`` / ``ndcg@10`` (means over users),
+    ``coverage@10`` (P90 coverage of the top-10 lists), ``users``, and the proxy ``auc`` of the next target
+    against the row's dismisses and random negatives (the ``score`` logit). Scored through the SavedModel.
+    """
+    from tf_models import sequence_data
+    from tf_models.metrics import coverage_at_k, ndcg_at_k, recall_at_k, top_k
+
+    meta = read_metadata(model_dir)
+    files = sequence_data.sequence_files(examples, split)
+    shapes = sequence_data.read_shapes(files)
+    if shapes.context_length != meta["context_length"] or shapes.query_tokens != meta["query_tokens"]:
+        raise DataContractError(
+            f"sequences {examples} have contexts of {shapes.context_length}×{shapes.query_tokens} but the model "
+            f"{model_dir} was trained on {meta['context_length']}×{meta['query_tokens']}; cut them with "
+            f"--window {meta['window']}")
+    model = load(model_dir)
+    jobs = encode_jobs(model, job_table or Path(examples) / "job_side_table")
+    job_matrix = jobs.numpy().astype(np.float64)
+    recalls, ndcgs, tops, labels, logits, weights = [], [], [], [], [], []
+    for path in files:
+        for chunk in sequence_data.read_file(path, shapes, chunk_rows=batch_size):
+            users = model.signatures[ENCODE_USERS](job_embeddings=jobs,
+                                                   **{n: tf.constant(chunk[n]) for n in CONTEXT_FEATURES})[USER_EMBEDDING]
+            last = np.maximum(chunk["context_length"] - 1, 0)
+            rows = np.arange(len(last))
+            targets = np.concatenate([chunk["next_job_index"][rows, last, None],
+                                      chunk["future_job_index"].reshape(len(rows), shapes.context_length, -1)[rows, last]],
+                                     axis=1)
+            scores = _all_scores(model, users, job_matrix)
+            ranked = top_k(scores, k, exclude=[np.array([0])] * len(rows))
+            for r in rows:
+                relevant = set(int(j) for j in targets[r] if j > 0)
+                if relevant:
+                    recalls.append(recall_at_k(ranked[r], relevant, k))
+                    ndcgs.append(ndcg_at_k(ranked[r], relevant, k))
+                    tops.append(ranked[r])
+            negatives = chunk["negative_job_index"].reshape(len(rows), shapes.context_length, -1)[rows, last]
+            negative_weight = chunk["negative_weight"].reshape(len(rows), shapes.context_length, -1)[rows, last]
+            for r in rows:
+                if targets[r, 0] > 0:
+                    chosen = np.concatenate([[targets[r, 0]], negatives[r][negative_weight[r] > 0]])
+                    labels.extend([1] + [0] * (len(chosen) - 1))
+                    weights.extend([1.0] + list(negative_weight[r][negative_weight[r] > 0]))
+                    logits.extend(scores[r, chosen])
+    from tf_models.metrics import _auc
+
+    return {"recall@10": float(np.mean(recalls)) if recalls else None,
+            "ndcg@10": float(np.mean(ndcgs)) if ndcgs else None,
+            "coverage@10": coverage_at_k(np.array(tops), len(job_matrix) - 1) if tops else None,
+            "users": len(recalls),
+            "auc": _auc(np.array(labels), np.array(logits), np.array(weights)) if labels else None}
+
+
+def _all_scores(model, users: tf.Tensor, job_matrix: np.ndarray) -> np.ndarray:
+    """``score`` of every (user, job) pair [B, N]: the head is linear in the job (q(u)·j + b), read off once."""
+    q, bias = linear_queries(model, np.asarray(users), job_matrix)
+    return q @ job_matrix.T + bias
+
+
+def pair_logits(model, users: np.ndarray, jobs: np.ndarray, batch: int = 16_384) -> np.ndarray:
+    """The ``score`` signature on (user embedding, job embedding) pairs → logits [B]."""
+    out = [model.signatures["score"](user_embedding=tf.constant(users[i:i + batch], tf.float32),
+                                     job_embedding=tf.constant(jobs[i:i + batch], tf.float32))["logit"]
+           for i in range(0, len(users), batch)]
+    return np.concatenate([np.asarray(o) for o in out]) if out else np.zeros(0, np.float32)
+
+
+def linear_queries(model, users: np.ndarray, jobs: np.ndarray) -> tuple[np.ndarray, float]:
+    """(q [B, D], b) with ``score(u, j) = q(u)·j + b``, read off the ``score`` signature (D + 1 probes per user)
+    and verified on random (user, job) pairs of ``jobs`` [N, D]; a head that is not linear in the job raises."""
+    d = jobs.shape[1]
+    probes = np.vstack([np.zeros((1, d), np.float32), np.eye(d, dtype=np.float32)])  # 0, e_1 .. e_D
+    qs, bias = [], 0.0
+    step = max(1, 16_384 // (d + 1))
+    for i in range(0, len(users), step):
+        chunk = users[i:i + step]
+        logits = pair_logits(model, np.repeat(chunk, d + 1, axis=0), np.tile(probes, (len(chunk), 1)))
+        logits = logits.reshape(len(chunk), d + 1).astype(np.float64)
+        bias = float(logits[0, 0]) if len(chunk) else bias
+        qs.append(logits[:, 1:] - logits[:, :1])
+    q = np.concatenate(qs) if qs else np.zeros((0, d))
+    if len(users):
+        rng = np.random.default_rng(0)
+        rows = rng.integers(len(users), size=min(64, len(users)))
+        cols = rng.integers(len(jobs), size=len(rows))
+        direct = pair_logits(model, users[rows], jobs[cols].astype(np.float32)).astype(np.float64)
+        via_q = (q[rows] * jobs[cols]).sum(axis=1) + bias
+        if not np.allclose(direct, via_q, rtol=1e-3, atol=1e-3 * (1 + np.abs(direct).max())):
+            raise DataContractError("the model's score head is not linear in the job embedding; "
+                                    "score the catalogue pair by pair instead")
+    return q, bias

@@ -6,7 +6,7 @@ two signatures, so batch inference treats all models the same way:
 ``encode_jobs`` — job side-table features (contract ``JOB_SIDE_TABLE``, one row per job) → job embeddings::
 
     title_tokens [N, title_length] int32, skill_tokens [N, skill_length] int32,
-    company_id / location_id / category_id [N] int32,
+    company_id / location_id / category_id / job_id_row [N] int32,
     seniority_norm / has_seniority / salary_z / has_salary / log_posted_age_days / has_posted_ts [N] float32
     → {"job_embedding": [N, job_dim] float32}
 
@@ -45,7 +45,8 @@ JOB_INT_FEATURES = ("company_id", "location_id", "category_id")
 JOB_FLOAT_FEATURES = ("seniority_norm", "has_seniority", "salary_z", "has_salary",
                       "log_posted_age_days", "has_posted_ts")
 JOB_TOKEN_FEATURES = ("title_tokens", "skill_tokens")
-JOB_FEATURES = JOB_TOKEN_FEATURES + JOB_INT_FEATURES + JOB_FLOAT_FEATURES
+JOB_ID_FEATURE = "job_id_row"
+JOB_FEATURES = JOB_TOKEN_FEATURES + JOB_INT_FEATURES + (JOB_ID_FEATURE,) + JOB_FLOAT_FEATURES
 
 CONTEXT_INT_FEATURES = ("ctx_job_index", "ctx_event_type", "ctx_session_position")
 CONTEXT_FLOAT_FEATURES = ("ctx_log_gap", "ctx_log_time_to_target")

@@ -1,9 +1,17 @@
-"""Training CLI: train one aggregator on the next-action task, export it, log and register it in MLflow.
+"""Training CLI: train one aggregator, export it, log and register it in MLflow.
 
     jobtrail train --model transformer --examples data/examples/w32 --out data/runs/transformer \\
-        [--jobs <examples>/job_side_table] [--epochs 5 --batch-size 512 --embedding-dim 64 ...] \\
+        [--jobs <examples>/job_side_table] [--epochs 5 --batch-size 128 --embedding-dim 64 ...] \\
         [--registered-name jobtrail_transformer]
     jobtrail train --model decay --decay-rate 0.5,0.6,0.7,0.8,0.9,0.95 ...   # grid search, best rate kept
+    jobtrail train --objective next-action --examples <--format windows folder> ...  # the one-target baseline
+
+Objective (``--objective``, default ``dense``; see :mod:`tf_models.sequence_model`): every position of the
+training sequences (``spark_jobs/examples.py --format sequences``) retrieves its next positive and the
+positives of its future window — sampled softmax over mixed negatives plus the auxiliary BCE; early stopping
+reads the validation Recall@10 (the embedding as of the cutoff ranking the horizon's positives).
+``next-action`` trains the one-target windows (``--format windows``) with BCE and reads the validation AUC.
+Mean and decay average the label types of the examples (their ``examples_meta.json``).
 
 Strategy: ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` is set (each worker runs this same command),
 ``MirroredStrategy`` when more than one GPU is visible, the default strategy otherwise. Checkpoints go to
@@ -30,7 +38,7 @@ from typing import Any
 import tf_models  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from jobtrail.argtypes import cli_path, int_range, model_name, number, positive_int, seed
 from jobtrail.errors import JobtrailError
-from tf_models.config import AGGREGATOR_NAMES, ModelConfig
+from tf_models.config import AGGREGATOR_NAMES, OBJECTIVES, ModelConfig
 
 
 def _rates(text: str) -> tuple[float, ...]:
@@ -68,6 +76,13 @@ class TrainArgs:
     registered_name: str | None = None
     mlflow: bool = True
     materialise_jobs: bool = False
+    objective: str = "dense"
+    temperature: float = 0.05
+    sampled_negatives: int = 1024
+    full_softmax: bool = False
+    future_weight: float = 1.0
+    bce_weight: float = 0.1
+    job_ids: bool = True
 
     @property
     def job_table(self) -> Path:
@@ -82,7 +97,21 @@ class TrainArgs:
         elif self.model in ("transformer", "multiseq"):
             params = {"d_model": self.d_model, "heads": self.heads, "layers": self.layers, "dropout": self.dropout}
         return ModelConfig(aggregator=self.model, job_dim=self.embedding_dim, aggregator_params=params,
-                           retrieval_weight=self.retrieval_weight)
+                           retrieval_weight=self.retrieval_weight, objective=self.objective,
+                           temperature=self.temperature, sampled_negatives=self.sampled_negatives,
+                           full_softmax=self.full_softmax, future_weight=self.future_weight,
+                           bce_weight=self.bce_weight, job_ids=self.job_ids, action_types=self.action_types())
+
+    def action_types(self) -> tuple[str, ...]:
+        """What mean and decay average: the label types the examples were cut with (positives, then negatives)."""
+        from tf_models.config import ACTION_TYPES
+
+        meta = self.examples / "examples_meta.json"
+        if not meta.exists():
+            return ACTION_TYPES
+        window = json.loads(meta.read_text()).get("window", {})
+        types = tuple(window.get("positive_types", ())) + tuple(window.get("negative_types", ()))
+        return tuple(dict.fromkeys(types)) or ACTION_TYPES
 
 
 def parse_args(argv: list[str] | None = None) -> TrainArgs:
@@ -112,6 +141,16 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     p.add_argument("--registered-name", type=model_name, default=None, help="register the model under this MLflow name")
     p.add_argument("--no-mlflow", dest="mlflow", action="store_false", help="do not log to MLflow")
     p.add_argument("--materialise-jobs", action="store_true", help="benchmark only: job features per position")
+    p.add_argument("--objective", choices=OBJECTIVES, default="dense",
+                   help="dense: every position retrieves its next and future positives (--format sequences); "
+                        "next-action: one target per window (--format windows)")
+    p.add_argument("--temperature", type=number(0, 10, above=True), default=0.05, help="dense: softmax temperature")
+    p.add_argument("--sampled-negatives", type=int_range(1, 2**20), default=1024,
+                   help="dense: uniform draws from the side table added to the in-batch candidates")
+    p.add_argument("--full-softmax", action="store_true", help="dense: the whole catalogue as candidates")
+    p.add_argument("--future-weight", type=number(0, 100), default=1.0, help="dense: weight of future-window pairs")
+    p.add_argument("--bce-weight", type=number(0, 100), default=0.1, help="dense: auxiliary BCE on negatives")
+    p.add_argument("--no-job-ids", dest="job_ids", action="store_false", help="content encoder only, no id embedding")
     ns = p.parse_args(argv)
     for name in ("epochs", "batch_size", "embedding_dim", "checkpoint_every", "heads", "layers", "d_model"):
         if getattr(ns, name) <= 0:
@@ -131,12 +170,12 @@ def run(args: TrainArgs) -> dict[str, Any]:
     for rate in rates:
         out = args.out if len(rates) == 1 else args.out / "grid" / f"rate={rate}"
         trials.append((rate, fit_and_export(args, args.model_config(rate), out)))
-    rate, best = max(trials, key=lambda t: t[1]["metrics"]["val_auc"])
+    rate, best = max(trials, key=lambda t: t[1]["metrics"]["validation_score"])
     if len(rates) > 1 and best["model_dir"] is not None:
         shutil.rmtree(args.out / "saved_model", ignore_errors=True)
         shutil.copytree(best["model_dir"], args.out / "saved_model")
         best = {**best, "model_dir": str(args.out / "saved_model"),
-                "grid": {str(r): t["metrics"]["val_auc"] for r, t in trials}, "decay_rate": rate}
+                "grid": {str(r): t["metrics"]["validation_score"] for r, t in trials}, "decay_rate": rate}
     result = {**best, "model_name": args.registered_name, "model_version": None, "run_id": None,
               "seconds": round(time.perf_counter() - started, 1)}
     if args.mlflow and best["is_chief"]:

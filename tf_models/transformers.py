@@ -1,17 +1,18 @@
 """Transformer aggregators: the unified-timeline transformer and the multi-sequence one (for ablation).
 
-Same call contract as every aggregator (see :mod:`tf_models.aggregators`): a dict of ``embeddings``
-[B, L, D], ``event_type`` / ``session_position`` int [B, L], ``log_gap`` / ``log_time_to_target`` float
-[B, L] and ``mask`` bool [B, L] → float32 [B, output_dim].
+Same contract as every aggregator (see :mod:`tf_models.aggregators`): ``sequence(inputs)`` → float32
+[B, L, output_dim], causal; ``layer(inputs)`` → the last real position's [B, output_dim].
 
-Both are built from :class:`TimelineEncoder`. Its input at each real position is
-``Dense(d_model)(embedding) + Embedding(event_type) + Embedding(recency) + Dense(d_model)(time)`` where
-recency counts back from the newest real event (newest = 0, clipped at ``max_len - 1``) and the time
-embedding is a Dense layer on ``[log_gap, log_time_to_target] / TIME_SCALE`` (continuous rather than
-bucketised: log1p-seconds are smooth and already compress the range; the scale keeps them O(1)). Blocks
-are pre-LN (LayerNorm → MultiHeadAttention → residual, LayerNorm → ReLU FFN → residual) with a final
-LayerNorm; attention only reaches real positions. Padded positions are zeroed before and after every
-block, so padding values and the amount of padding never change the output, and an empty row is finite.
+Both are built from :class:`TimelineEncoder`. Its input at each selected position is
+``Dense(d_model)(embedding) + Embedding(event_type) + Embedding(position) + Dense(d_model)(time)`` where
+position counts the selected events from the start of the sequence (oldest = 0, clipped at ``max_len - 1``;
+SASRec's learned absolute positions — causal, unlike a count back from the newest event) and the time
+embedding is a Dense layer on ``log_gap / TIME_SCALE`` (continuous rather than bucketised: log1p-seconds are
+smooth and already compress the range; the scale keeps them O(1)). Blocks are pre-LN (LayerNorm →
+MultiHeadAttention → residual, LayerNorm → ReLU FFN → residual) with a final LayerNorm; position t attends
+to the selected positions ≤ t only (a causal mask, as in SASRec). Padded positions are zeroed before and
+after every block, so padding values and the amount of padding never change the output, and an empty row
+is finite. ``log_time_to_target`` (how long until the embedding is used) enters the head of position t only.
 
 Run the tests: ``.venv/bin/python -m pytest tests/tf_models/test_aggregators.py -q``
 """
@@ -25,8 +26,11 @@ import tensorflow_recommenders as tfrs
 
 from jobtrail.contracts import EVENT_TYPE_IDS
 from jobtrail.errors import ConfigError
-from tf_models.aggregators import (NUM_EVENT_TYPES, Inputs, check_dropout, check_positive_int, get_event_type,
-                                   get_mask, masked_mean, zero_padding)
+from tf_models.causal import (Inputs, SequenceAggregator, causal_attention_mask, check_dropout, check_positive_int,
+                              get_event_type, get_mask, prefix_mean, zero_padding)
+
+NUM_EVENT_TYPES = max(EVENT_TYPE_IDS.values()) + 1
+"""Size of the event-type vocabulary, padding (0) included."""
 
 TIME_SCALE = 10.0
 """log1p(seconds) features are divided by this before the time embedding's Dense layer."""
@@ -40,15 +44,16 @@ STREAMS: dict[str, tuple[int, ...]] = {
 """The action streams of :class:`MultiSequenceTransformer`, in output order."""
 
 
-def recency(mask: tf.Tensor) -> tf.Tensor:
-    """int32 [B, L]: number of real events after each position (newest real event = 0; padding = 0)."""
-    later = tf.cumsum(tf.cast(mask, tf.int32), axis=1, exclusive=True, reverse=True)
-    return tf.where(mask, later, tf.zeros_like(later))
+def positions(mask: tf.Tensor) -> tf.Tensor:
+    """int32 [B, L]: how many selected events come before each position (oldest selected = 0; others 0)."""
+    before = tf.cumsum(tf.cast(mask, tf.int32), axis=1, exclusive=True)
+    return tf.where(mask, before, tf.zeros_like(before))
 
 
 def skip_pool(block_inputs: tf.Tensor, block_outputs: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-    """Masked mean of the encoder outputs plus masked mean of its inputs (the skip connection) → [B, d]."""
-    return masked_mean(block_outputs, mask) + masked_mean(block_inputs, mask)
+    """At each t: running mean of the encoder outputs plus running mean of its inputs (the skip connection)
+    over the selected positions ≤ t → [B, L, d]."""
+    return prefix_mean(block_outputs, mask) + prefix_mean(block_inputs, mask)
 
 
 @tf.keras.utils.register_keras_serializable(package="jobtrail")
@@ -90,7 +95,7 @@ class TimelineEncoder(tf.keras.layers.Layer):
     """Input embedding + transformer blocks over the positions selected by a mask.
 
     ``call(inputs, mask)`` → (block inputs, block outputs), both [B, L, d_model], zero where mask is False.
-    ``mask`` may select a subset of the real events (one stream); recency is counted within that subset.
+    ``mask`` may select a subset of the real events (one stream); positions are counted within that subset.
     """
 
     def __init__(self, d_model: int = 64, heads: int = 2, layers: int = 2, ff_dim: int = 128,
@@ -100,7 +105,7 @@ class TimelineEncoder(tf.keras.layers.Layer):
         self.dropout, self.max_len = dropout, max_len
         self.item_projection = tf.keras.layers.Dense(d_model, name="item_projection")
         self.type_embedding = tf.keras.layers.Embedding(NUM_EVENT_TYPES, d_model, name="type_embedding")
-        self.recency_embedding = tf.keras.layers.Embedding(max_len, d_model, name="recency_embedding")
+        self.position_embedding = tf.keras.layers.Embedding(max_len, d_model, name="position_embedding")
         self.time_embedding = tf.keras.layers.Dense(d_model, name="time_embedding")
         self.input_drop = tf.keras.layers.Dropout(dropout)
         self.blocks = [TransformerBlock(d_model, heads, ff_dim, dropout, name=f"block_{i}") for i in range(layers)]
@@ -109,17 +114,15 @@ class TimelineEncoder(tf.keras.layers.Layer):
     def embed(self, inputs: Inputs, mask: tf.Tensor) -> tf.Tensor:
         """The summed input embedding [B, L, d_model], zero at unselected positions."""
         embeddings = zero_padding(inputs["embeddings"], mask)
-        time = tf.stack([tf.cast(inputs["log_gap"], embeddings.dtype),
-                         tf.cast(inputs["log_time_to_target"], embeddings.dtype)], axis=-1)
-        time = zero_padding(time, mask) / TIME_SCALE
-        position = tf.minimum(recency(mask), self.max_len - 1)
+        time = zero_padding(tf.cast(inputs["log_gap"], embeddings.dtype)[..., tf.newaxis], mask) / TIME_SCALE
+        position = tf.minimum(positions(mask), self.max_len - 1)
         x = (self.item_projection(embeddings) + self.type_embedding(get_event_type(inputs))
-             + self.recency_embedding(position) + self.time_embedding(time))
+             + self.position_embedding(position) + self.time_embedding(time))
         return zero_padding(x, mask)
 
     def call(self, inputs: Inputs, mask: tf.Tensor, training: bool | None = None) -> tuple[tf.Tensor, tf.Tensor]:
         x0 = self.embed(inputs, mask)
-        attention_mask = tf.logical_and(mask[:, :, tf.newaxis], mask[:, tf.newaxis, :])
+        attention_mask = causal_attention_mask(mask)
         x = self.input_drop(x0, training=training)
         for block in self.blocks:
             x = zero_padding(block(x, attention_mask, training=training), mask)
@@ -130,7 +133,7 @@ class TimelineEncoder(tf.keras.layers.Layer):
                 "ff_dim": self.ff_dim, "dropout": self.dropout, "max_len": self.max_len}
 
 
-class _TransformerBase(tf.keras.layers.Layer):
+class _TransformerBase(SequenceAggregator):
     """Validated hyper-parameters shared by the two transformer aggregators; subclasses add their layers
     in :meth:`make_layers` (so both keep this explicit constructor signature)."""
 
@@ -172,46 +175,47 @@ class _TransformerBase(tf.keras.layers.Layer):
 
 @tf.keras.utils.register_keras_serializable(package="jobtrail")
 class TransformerAggregator(_TransformerBase):
-    """Transformer over the unified timeline → [B, output_dim].
+    """Transformer over the unified timeline → [B, L, output_dim].
 
-    Pooling: [masked mean(outputs) + masked mean(inputs) ‖ newest event's output] (2·d_model), then a DCN
-    head: ``cross_layers`` × ``tfrs.layers.dcn.Cross`` and Dense(output_dim). An empty row gives Dense(DCN(0)).
+    Pooling at t: [running mean(outputs) + running mean(inputs) ‖ output t ‖ log_time_to_target t / TIME_SCALE]
+    (2·d_model + 1), then a DCN head: ``cross_layers`` × ``tfrs.layers.dcn.Cross`` and Dense(output_dim).
     """
 
     def make_layers(self) -> None:
         self.timeline = self.encoder("timeline")
         self.crosses = [tfrs.layers.dcn.Cross(name=f"cross_{i}") for i in range(self.cross_layers)]
 
-    def call(self, inputs: Inputs, training: bool | None = None) -> tf.Tensor:
+    def sequence(self, inputs: Inputs, training: bool | None = None) -> tf.Tensor:
         mask = get_mask(inputs)
         block_inputs, block_outputs = self.timeline(inputs, mask, training=training)
-        newest = tf.logical_and(mask, tf.equal(recency(mask), 0))
-        pooled = tf.concat([skip_pool(block_inputs, block_outputs, mask),
-                            tf.reduce_sum(zero_padding(block_outputs, newest), axis=1)], axis=-1)
+        until_used = tf.cast(inputs["log_time_to_target"], block_outputs.dtype)[..., tf.newaxis] / TIME_SCALE
+        pooled = tf.concat([skip_pool(block_inputs, block_outputs, mask), block_outputs,
+                            zero_padding(until_used, mask)], axis=-1)
         x = pooled
         for cross in self.crosses:
             x = cross(pooled, x)
-        return self.head(x)
+        return zero_padding(self.head(x), mask)
 
 
 @tf.keras.utils.register_keras_serializable(package="jobtrail")
 class MultiSequenceTransformer(_TransformerBase):
-    """One transformer encoder per action stream (:data:`STREAMS`) → [B, output_dim].
+    """One transformer encoder per action stream (:data:`STREAMS`) → [B, L, output_dim].
 
-    Each encoder (own weights) sees only its stream's events (attention, recency and pooling restricted to
-    them); per-stream skip pools (zeros for an empty stream) are concatenated (4·d_model) → Dense(output_dim).
+    Each encoder (own weights) sees only its stream's events (causal attention, positions and pooling
+    restricted to them); at each position t, the per-stream running skip pools over the stream's events up
+    to t (zeros for a stream without events yet) are concatenated (4·d_model) → Dense(output_dim).
     ``cross_layers`` is accepted for a uniform interface and unused.
     """
 
     def make_layers(self) -> None:
         self.streams = [self.encoder(f"stream_{name}") for name in STREAMS]
 
-    def call(self, inputs: Inputs, training: bool | None = None) -> tf.Tensor:
+    def sequence(self, inputs: Inputs, training: bool | None = None) -> tf.Tensor:
         event_type = get_event_type(inputs)
         pooled = []
         for encoder, types in zip(self.streams, STREAMS.values()):
             mask = tf.reduce_any(tf.equal(event_type[..., tf.newaxis], tf.constant(types, tf.int32)), axis=-1)
             block_inputs, block_outputs = encoder(inputs, mask, training=training)
             pooled.append(skip_pool(block_inputs, block_outputs, mask))
-        return self.head(tf.concat(pooled, axis=-1))
+        return zero_padding(self.head(tf.concat(pooled, axis=-1)), get_mask(inputs))
 

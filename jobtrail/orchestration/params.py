@@ -11,6 +11,7 @@ from typing import Any
 
 from jobtrail.orchestration.plans import (
     AGGREGATORS,
+    OBJECTIVES,
     BASELINES,
     DEFAULT_ALIAS,
     DEFAULT_MODEL_NAME,
@@ -85,10 +86,15 @@ def training_params() -> dict[str, Any]:
                          title="Job catalogue", section=data, description="Relative to the data root."),
         "window": Param(32, type="integer", minimum=8, maximum=256, title="Window size (W)", section=data,
                         description="Events per example: W-1 context events and the target."),
-        "stride": Param(1, type="integer", minimum=1, maximum=256, title="Stride", section=data,
-                        description="Sliding-window stride over long histories."),
-        "negatives_per_positive": Param(1, type="integer", minimum=0, maximum=20, title="Random negatives per positive",
-                                        section=data),
+        "stride": Param(None, type=["null", "integer"], minimum=1, maximum=256, title="Stride", section=data,
+                        description="Events between the ends of consecutive training chunks (dense) or between kept "
+                                    "targets (next-action). Empty: W-1, chunks that do not overlap (dense), or 1."),
+        "negatives_per_positive": Param(1, type="integer", minimum=0, maximum=20, title="Random negatives",
+                                        section=data, description="Per trained position (dense) or per positive "
+                                                                  "(next-action), for the auxiliary BCE."),
+        "objective": Param("dense", type="string", enum=list(OBJECTIVES), title="Training objective", section=model,
+                           values_display={"dense": "every position retrieves its next and future-window positives",
+                                           "next-action": "one target per window (the seeds' baseline)"}),
         "aggregator": Param("transformer", type="string", enum=list(AGGREGATORS), title="Aggregator", section=model,
                             values_display={"mean": "mean per action type", "decay": "decaying mean",
                                             "cnn": "1-D CNN", "transformer": "unified-timeline transformer",

@@ -38,6 +38,8 @@ from jobtrail.orchestration.validation import (
 )
 
 AGGREGATORS: tuple[str, ...] = ("mean", "decay", "cnn", "transformer", "multiseq")
+OBJECTIVES: tuple[str, ...] = ("dense", "next-action")
+"""tf_models.config.OBJECTIVES (no TensorFlow import here): the training objectives the DAG offers."""
 BASELINES: tuple[str, ...] = ("mean", "decay")
 INPUT_FORMATS: tuple[str, ...] = ("parquet", "json", "csv")
 DEFAULT_MODEL_NAME = "jobtrail_user_embeddings"
@@ -48,7 +50,7 @@ VALIDATION_DAYS = 3
 """Default validation split: targets in the last 3 days of the range."""
 DAILY_PARAMS: tuple[str, ...] = ("ds", "incremental", "lookback_days", "model_name", "model_alias", "model_version",
                                  "raw_input", "input_format", "mapping", "catalog")
-TRAINING_PARAMS: tuple[str, ...] = ("start", "end", "valid_from", "catalog", "window", "stride",
+TRAINING_PARAMS: tuple[str, ...] = ("start", "end", "valid_from", "catalog", "window", "stride", "objective",
                                     "negatives_per_positive", "aggregator", "embedding_dim", "model_name", "epochs",
                                     "batch_size", "learning_rate", "seed", "baselines", "min_improvement",
                                     "refresh_daily")
@@ -192,8 +194,9 @@ class TrainingPlan:
     run_dir_key: str
     aggregator: str = "transformer"
     window: int = 32
-    stride: int = 1
+    stride: int | None = None
     negatives_per_positive: int = 1
+    objective: str = "dense"
     epochs: int = 5
     embedding_dim: int = 64
     batch_size: int = 512
@@ -220,17 +223,23 @@ class TrainingPlan:
                 "--data-root", str(self.data_root)]
 
     def examples_args(self) -> list[str]:
-        return ["--start", _s(self.start), "--end", _s(self.end), "--valid-from", _s(self.valid_from),
-                "--out", str(self.examples_dir), "--window", str(self.window), "--stride", str(self.stride),
-                "--negatives-per-positive", str(self.negatives_per_positive), "--seed", str(self.seed),
+        """Per-position sequences for the dense objective, one-target windows for the next-action baseline."""
+        args = ["--start", _s(self.start), "--end", _s(self.end), "--valid-from", _s(self.valid_from),
+                "--out", str(self.examples_dir), "--window", str(self.window), "--seed", str(self.seed),
                 "--data-root", str(self.data_root)]
+        if self.objective == "dense":
+            args += ["--format", "sequences", "--negatives-per-position", str(self.negatives_per_positive)]
+            return args + (["--chunk-stride", str(self.stride)] if self.stride is not None else [])
+        return args + ["--format", "windows", "--stride", str(self.stride or 1),
+                       "--negatives-per-positive", str(self.negatives_per_positive)]
 
     def train_args(self, aggregator: str | None = None, *, register: bool = True) -> list[str]:
         """``jobtrail`` arguments (after the program name) training ``aggregator`` (default: the candidate)."""
         args = ["train", "--model", aggregator or self.aggregator, "--examples", str(self.examples_dir),
                 "--out", str(self.model_dir(aggregator)), "--epochs", str(self.epochs),
                 "--batch-size", str(self.batch_size), "--embedding-dim", str(self.embedding_dim),
-                "--learning-rate", repr(float(self.learning_rate)), "--seed", str(self.seed)]
+                "--learning-rate", repr(float(self.learning_rate)), "--seed", str(self.seed),
+                "--objective", self.objective]
         if register:
             args += ["--registered-name", self.model_name]
         return args
@@ -251,7 +260,8 @@ class TrainingPlan:
                 "examples_args": self.examples_args(), "train_args": self.train_args(),
                 "baseline_args": self.baseline_args(), "baseline_dirs": [str(self.model_dir(b)) for b in self.baselines
                                                                          if b != self.aggregator],
-                "plan": {"aggregator": self.aggregator, "window": self.window, "stride": self.stride,
+                "plan": {"aggregator": self.aggregator, "objective": self.objective, "window": self.window,
+                         "stride": self.stride,
                          "negatives_per_positive": self.negatives_per_positive, "epochs": self.epochs,
                          "embedding_dim": self.embedding_dim, "batch_size": self.batch_size,
                          "learning_rate": self.learning_rate, "seed": self.seed,
@@ -283,7 +293,9 @@ def training_plan(params: Mapping[str, Any], *, run_after: datetime, run_id: str
         run_dir_key=run_key(run_id),
         aggregator=check_choice(params.get("aggregator", "transformer"), "aggregator", AGGREGATORS),
         window=check_int(params.get("window", 32), "window", minimum=8, maximum=256),
-        stride=check_int(params.get("stride", 1), "stride", minimum=1, maximum=256),
+        stride=(None if params.get("stride") is None
+                else check_int(params.get("stride"), "stride", minimum=1, maximum=256)),
+        objective=check_choice(params.get("objective", "dense"), "objective", OBJECTIVES),
         negatives_per_positive=check_int(params.get("negatives_per_positive", 1), "negatives_per_positive",
                                          minimum=0, maximum=20),
         epochs=check_int(params.get("epochs", 5), "epochs", minimum=1, maximum=200),

@@ -20,7 +20,7 @@ from jobtrail.orchestration.runtime import run_jobtrail
 from jobtrail.settings import Settings
 
 log = logging.getLogger(__name__)
-METRICS_SHOWN = ("val_auc", "val_loss")
+METRICS_SHOWN = ("val_recall_at_10", "val_auc", "val_loss")
 
 
 def plan_run(params: Mapping[str, Any], *, run_after: datetime, run_id: str,
@@ -72,9 +72,13 @@ def baselines(plan_xcom: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _row(name: str, auc: Any, loss: Any, source: str) -> str:
-    cells = ["—" if v is None else f"{float(v):.4f}" for v in (auc, loss)]
-    return f"| {name} | {cells[0]} | {cells[1]} | {source} |"
+def _row(name: str, recall: Any, auc: Any, loss: Any, source: str) -> str:
+    cells = ["—" if v is None else f"{float(v):.4f}" for v in (recall, auc, loss)]
+    return f"| {name} | {' | '.join(cells)} | {source} |"
+
+
+def _trained(name: str, metrics: Mapping[str, Any]) -> str:
+    return _row(name, metrics.get("val_recall_at_10"), metrics.get("val_auc"), metrics.get("val_loss"), "training")
 
 
 def report(plan_xcom: Mapping[str, Any], candidate_result: Mapping[str, Any] | None,
@@ -84,16 +88,16 @@ def report(plan_xcom: Mapping[str, Any], candidate_result: Mapping[str, Any] | N
     base = baselines(plan_xcom)
     cand = dict((candidate_result or {}).get("metrics", {}))
     promotion = dict(promotion or {})
-    lines = ["| model | AUC | log loss | scored by |", "|---|---|---|---|",
-             _row(f"{plan_xcom['aggregator']} (candidate)", cand.get("val_auc"), cand.get("val_loss"), "training")]
+    lines = ["| model | Recall@10 | AUC (proxy) | log loss | scored by |", "|---|---|---|---|---|",
+             _trained(f"{plan_xcom['aggregator']} (candidate)", cand)]
     for who in ("candidate", "champion"):
         scored = promotion.get(who)
         if scored:
             label = (f"{plan_xcom['aggregator']} (candidate)" if who == "candidate"
                      else f"champion v{scored.get('version')}")
-            lines.append(_row(label, scored.get("auc"), scored.get("log_loss"), "promotion gate"))
-    lines += [_row(f"{name} (baseline)", r.get("metrics", {}).get("val_auc"), r.get("metrics", {}).get("val_loss"),
-                   "training") for name, r in sorted(base.items())]
+            lines.append(_row(label, scored.get("recall@10"), scored.get("auc"), scored.get("log_loss"),
+                              "promotion gate"))
+    lines += [_trained(f"{name} (baseline)", r.get("metrics", {})) for name, r in sorted(base.items())]
     decision = (f"promoted to champion: {promotion.get('promoted')} ({promotion.get('reason')})"
                 if promotion else "not evaluated")
     log.info("validation %s..%s:\n%s\n%s", plan_xcom["valid_from"], plan_xcom["end"], "\n".join(lines), decision)

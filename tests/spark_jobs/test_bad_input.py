@@ -208,7 +208,7 @@ def world(spark, chain, tmp_path_factory):
         counts = {
             "timelines": timelines.run(spark, timelines.TimelineArgs(FIRST, LAST, clean, tl)),
             "examples": examples.run(spark, examples.parse_args([*span, "--valid-from", str(VALID_FROM), "--timelines",
-                                                                 str(tl), "--out", str(ex)])),
+                                                                 str(tl), "--out", str(ex), "--format", "windows"])),
             "inputs": inference_inputs.run(spark, inference_inputs.parse_args([
                 "--as-of", str(AS_OF), "--job-table", str(ex / "job_side_table"), "--events", str(clean),
                 "--out", str(inputs)])),

@@ -32,7 +32,7 @@ def run_chain(spark, raw: Path, catalog: Path, root: Path) -> None:
     job_table.run(spark, job_table.parse_args(["--ds", str(END), "--catalog", str(catalog), "--start", str(START),
                                                "--end", str(END), "--out", str(root / "ex" / "job_side_table"), *data]))
     examples.run(spark, examples.parse_args(["--start", str(START), "--end", str(END), "--valid-from", str(END),
-                                             "--out", str(root / "ex"), "--window", "8", *data]))
+                                             "--out", str(root / "ex"), "--window", "8", "--format", "windows", *data]))
     inference_inputs.run(spark, inference_inputs.parse_args([
         "--as-of", str(END + timedelta(days=1)), "--job-table", str(root / "ex" / "job_side_table"), "--window", "8", *data]))
 

@@ -1,4 +1,5 @@
-"""Training examples: invariants over generated data, a golden case, determinism, both negative modes."""
+"""Training examples (``--format windows``): invariants over generated data, a golden case, determinism,
+both negative modes."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def cut(spark, chain, tmp_path, *extra: str):
     out = tmp_path / "examples"
     args = examples.parse_args(["--start", str(START), "--end", str(END), "--valid-from", str(VALID_FROM),
                                 "--timelines", str(chain.timelines), "--job-table", str(chain.job_table),
-                                "--out", str(out), "--window", "16", *extra])
+                                "--out", str(out), "--window", "16", "--format", "windows", *extra])
     counts = examples.run(spark, args)
     return spark.read.parquet(str(out / "examples")), counts
 

@@ -28,6 +28,7 @@ JOBS = {0: (0, 0, 0, 0.0), 1: (2, 3, 4, 0.25), 2: (3, 2, 5, 0.5), 3: (4, 4, 2, 0
 def write_side_table(path) -> None:
     path.mkdir(parents=True)
     rows = {"job_index": list(JOBS), "job_id": [None, "j1", "j2", "j3", "j4"], "in_catalog": [False] + [True] * 4,
+            "job_id_row": [0, 2, 3, 4, 5],
             "title_tokens": [[0, 0]] * 5, "skill_tokens": [[0, 0]] * 5,
             **{name: [JOBS[i][k] for i in JOBS] for k, name in enumerate(("company_id", "location_id", "category_id", "seniority_norm"))},
             **{name: [0.0] * 5 for name in ("has_seniority", "salary_z", "has_salary", "log_posted_age_days", "has_posted_ts")}}

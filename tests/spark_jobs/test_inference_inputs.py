@@ -16,7 +16,9 @@ AS_OF = date(2026, 10, 10)
 def test_inputs_use_only_events_before_the_cutoff(spark, chain, tmp_path):
     out = tmp_path / "inputs"
     argv = ["--as-of", str(AS_OF), "--lookback-days", "7", "--job-table", str(chain.job_table),
-            "--events", str(chain.clean), "--out", str(out), "--window", "8"]
+            "--events", str(chain.clean), "--out", str(out), "--window", "8", "--min-events", "4"]
+    default = inference_inputs.parse_args(argv[:-2])
+    assert default.window.min_events == 1  # by default every user with an event is computed
     counts = inference_inputs.run(spark, inference_inputs.parse_args(argv))
     got = spark.read.format("delta").load(str(out))
     assert set(got.columns) == set(INFERENCE_INPUT.names)

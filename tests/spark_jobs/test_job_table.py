@@ -1,12 +1,15 @@
-"""Job side table: dense stable index with padding row 0, hashed tokens, vocabularies, numerics, missing jobs."""
+"""Job side table: dense stable index with padding row 0, hashed tokens, vocabularies, numerics, missing jobs,
+learned job-id rows that survive a later snapshot."""
 
 from __future__ import annotations
 
 import ast
+import json
 import math
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -110,13 +113,16 @@ def test_normalise_numerics_golden(spark):
 def test_missing_jobs_and_dense_index_with_padding_row(spark):
     features = build_job_table(jobs(spark, [job("j2", company="A"), job("j1", company="B")]), None,
                                ds=DS, vocab=JobVocab(company=("A",)), tokens=TOK)
-    features = features.where("job_index > 0").drop("job_index")
+    features = features.where("job_index > 0").drop("job_index", "job_id_row")  # as catalog_features returns them
     events = spark.createDataFrame([("j9",), ("j1",), ("j0",), (None,), ("j9",)], "job_id string")
     got = assign_index(add_missing_jobs(features, events, tokens=TOK), tokens=TOK)
     expected = spark.createDataFrame(
-        [(0, None, False, 0), (1, "j1", True, 1), (2, "j2", True, 2), (3, "j0", False, 0), (4, "j9", False, 0)],
-        "job_index int, job_id string, in_catalog boolean, company_id int")
-    assertDataFrameEqual(got.select("job_index", "job_id", "in_catalog", "company_id"), expected)
+        [(0, None, False, 0, 0), (1, "j1", True, 2, 1), (2, "j2", True, 3, 2), (3, "j0", False, 4, 0),
+         (4, "j9", False, 5, 0)],
+        "job_index int, job_id string, in_catalog boolean, job_id_row int, company_id int")
+    assertDataFrameEqual(got.select("job_index", "job_id", "in_catalog", "job_id_row", "company_id"), expected)
+    capped = assign_index(add_missing_jobs(features, events, tokens=TOK), tokens=TOK, max_job_ids=2)
+    assert sorted((r.job_index, r.job_id_row) for r in capped.collect()) == [(0, 0), (1, 2), (2, 3), (3, 1), (4, 1)]
     missing = got.where("NOT in_catalog").collect()
     assert {(tuple(r.title_tokens), tuple(r.skill_tokens)) for r in missing} == {((0,) * 4, (0,) * 3)}
     assert {(r.location_id, r.category_id, r.seniority_norm, r.has_salary, r.has_posted_ts)
@@ -175,7 +181,11 @@ def test_run_writes_table_and_vocab_idempotently(spark, synthetic_catalog, event
     assert rows[0]["job_index"] == 0 and rows[0]["job_id"] is None and not rows[0]["in_catalog"]
     assert rows[1]["job_id"] == "j0000000" and rows[-1]["job_id"] == "ghost-1" and not rows[-1]["in_catalog"]
     assert rows[-1]["title_tokens"] == [0] * 8 and rows[-1]["company_id"] == 0  # id-only: every feature missing
+    assert vocab["job_ids"] == [r["job_id"] for r in rows[1:]] and vocab["job_id_rows"] == len(rows) + 1
+    assert vocab["max_job_ids"] == 1_000_000 and first["job_id_rows"] == len(rows) + 1
     arrays = job_table_arrays(table)
+    assert arrays["job_id_row"].dtype == np.int32 and arrays["job_id_row"][0] == 0
+    assert (arrays["job_id_row"][1:] == arrays["job_index"][1:] + 1).all()  # fresh vocabulary: index order
     assert arrays["title_tokens"].shape == (len(rows), 8) and arrays["skill_tokens"].shape == (len(rows), 16)
     assert arrays["title_tokens"].max() <= 2**14 and (arrays["title_tokens"][1:n_catalog + 1, 0] > 0).all()
     assert arrays["company_id"].max() < vocab["vocab_sizes"]["company"]
@@ -212,6 +222,47 @@ def test_vocab_reuse_keeps_ids_and_maps_unseen_to_oov(spark, synthetic_catalog, 
     with pytest.raises(ConfigError, match="token settings"):
         run(spark, JobTableArgs(ds=DS, catalog=synthetic_catalog, out=relabelled, vocab=first / VOCAB_FILE,
                                 tokens=TokenConfig(buckets=99)))
+
+
+def test_job_id_rows_survive_a_later_snapshot(spark, synthetic_catalog, tmp_path):
+    """A known job keeps its learned-id row in a later snapshot although its job_index moves; new postings get 1."""
+    first, later, capped = tmp_path / "first", tmp_path / "later", tmp_path / "capped"
+    run(spark, JobTableArgs(ds=DS, catalog=synthetic_catalog, out=first))
+    old_table, old_vocab = load_job_table(first)
+    old_rows = {r["job_id"]: r for r in old_table.to_pylist()[1:]}
+    snap = pq.read_table(synthetic_catalog / "ds=2026-10-20").to_pylist()
+    fresh = {n: None for n in JOB.names} | {"job_id": "0-new-posting", "title": "Brand new"}  # sorts first
+    catalog_later, ds_later = tmp_path / "catalog", date(2026, 10, 20)
+    write_catalog(spark, catalog_later, ds_later, [tuple(r[n] for n in JOB.names) for r in [fresh, *snap]])
+    run(spark, JobTableArgs(ds=ds_later, catalog=catalog_later, out=later, vocab=first, max_job_ids=3))
+    table, vocab = load_job_table(later)
+    assert vocab["job_ids"] == old_vocab["job_ids"] and vocab["job_id_rows"] == old_vocab["job_id_rows"]
+    assert vocab["max_job_ids"] == 1_000_000  # the reused vocabulary's, not this run's --max-job-ids
+    rows = table.to_pylist()
+    assert rows[0]["job_id_row"] == 0 and rows[1]["job_id"] == "0-new-posting" and rows[1]["job_id_row"] == 1
+    known = [r for r in rows[1:] if r["job_id"] in old_rows]
+    assert known and all(r["job_id_row"] == old_rows[r["job_id"]]["job_id_row"] for r in known)
+    assert all(r["job_index"] != old_rows[r["job_id"]]["job_index"] for r in known)  # indices shifted
+    new = [r for r in rows[1:] if r["job_id"] not in old_rows]
+    assert len(new) > 1 and all(r["job_id_row"] == 1 for r in new)
+    run(spark, JobTableArgs(ds=DS, catalog=synthetic_catalog, out=capped, max_job_ids=3))
+    table, vocab = load_job_table(capped)
+    assert vocab["job_ids"] == old_vocab["job_ids"][:3] and vocab["job_id_rows"] == 5
+    assert job_table_arrays(table)["job_id_row"].tolist() == [0, 2, 3, 4] + [1] * (len(table) - 4)
+    assert parse_args(["--ds", str(DS), "--max-job-ids", "7"]).max_job_ids == 7
+    with pytest.raises(SystemExit):
+        parse_args(["--ds", str(DS), "--max-job-ids", "0"])
+
+
+def test_an_old_vocabulary_without_job_ids_is_refused(spark, synthetic_catalog, tmp_path):
+    first = tmp_path / "first"
+    run(spark, JobTableArgs(ds=DS, catalog=synthetic_catalog, out=first))
+    old = {k: v for k, v in json.loads((first / VOCAB_FILE).read_text()).items() if k not in ("job_ids", "job_id_rows")}
+    (tmp_path / "old_vocab.json").write_text(json.dumps(old))
+    with pytest.raises(DataContractError, match="no 'job_ids'.*[Rr]ebuild"):
+        run(spark, JobTableArgs(ds=DS, catalog=synthetic_catalog, out=tmp_path / "again",
+                                vocab=tmp_path / "old_vocab.json"))
+    assert not (tmp_path / "again").exists()  # refused before any Spark work
 
 
 def test_boundary_errors(spark, tmp_path):

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobtrail.contracts import EVENT_TYPE_IDS, JOB_SIDE_TABLE, TRAINING_EXAMPLE
+from jobtrail.contracts import EVENT_TYPE_IDS, JOB_SIDE_TABLE, TRAINING_EXAMPLE, TRAINING_SEQUENCE
 
 CATEGORIES = 6
 TITLE_LENGTH, SKILL_LENGTH, BUCKETS, QUERY_TOKENS = 4, 4, 64, 2
@@ -44,7 +44,8 @@ def write_side_table(folder: Path, jobs: int, rng: np.random.Generator) -> np.nd
     zeros, ones = np.zeros(jobs, np.float32), np.ones(jobs, np.float32)
     table = pa.table({
         "job_index": np.arange(jobs, dtype=np.int32), "job_id": [None] + [f"j{i}" for i in range(1, jobs)],
-        "in_catalog": category >= 0, "title_tokens": list(title), "skill_tokens": list(skills),
+        "in_catalog": category >= 0, "job_id_row": np.where(category >= 0, np.arange(jobs) + 1, 0).astype(np.int32),
+        "title_tokens": list(title), "skill_tokens": list(skills),
         "company_id": company, "location_id": np.where(category >= 0, 2, 0).astype(np.int32),
         "category_id": np.where(category >= 0, category + 2, 0).astype(np.int32),
         "seniority_norm": rng.random(jobs).astype(np.float32), "has_seniority": ones, "salary_z": zeros,
@@ -54,7 +55,7 @@ def write_side_table(folder: Path, jobs: int, rng: np.random.Generator) -> np.nd
     pq.write_table(table, folder / "part-0.parquet")
     vocab = {"vocab_sizes": {"company": 12, "location": 3, "category": CATEGORIES + 2},
              "tokens": {"buckets": BUCKETS, "title_length": TITLE_LENGTH, "skill_length": SKILL_LENGTH},
-             "rows": {"total": jobs}}
+             "rows": {"total": jobs}, "job_ids": [f"j{i}" for i in range(1, jobs)], "job_id_rows": jobs + 1}
     (folder / "_vocab.json").write_text(json.dumps(vocab))
     return category
 
@@ -100,11 +101,71 @@ def _examples(n: int, category: np.ndarray, window: int, rng: np.random.Generato
     return pa.Table.from_pylist(rows, schema=TRAINING_EXAMPLE)
 
 
+FUTURE, NEGATIVES = 3, 2
+POSITIVE = (EVENT_TYPE_IDS["save"], EVENT_TYPE_IDS["apply"])
+
+
+def _sequences(n: int, category: np.ndarray, window: int, rng: np.random.Generator, split: str,
+               offset: int) -> pa.Table:
+    """Chunks of users' timelines on their intent category, targets at every position (validation: the last)."""
+    length = window - 1
+    by_category = [np.flatnonzero(category == c) for c in range(CATEGORIES)]
+    kinds = ["view", "click", "save", "apply", "search", "dismiss"]
+    rows = []
+    for i in range(n):
+        intent = int(rng.integers(CATEGORIES))
+        total = int(rng.integers(2, length + 4))  # events of the user; targets come from the ones after
+        types = rng.choice(kinds, size=total, p=[0.25, 0.2, 0.2, 0.2, 0.1, 0.05])
+        other = (intent + 1 + rng.integers(CATEGORIES - 1, size=total)) % CATEGORIES
+        cats = np.where((rng.random(total) < 0.15) | (types == "dismiss"), other, intent)
+        jobs = np.array([rng.choice(by_category[c]) for c in cats], np.int32)
+        event_type = np.array([EVENT_TYPE_IDS[t] for t in types], np.int32)
+        jobs[types == "search"] = 0
+        k = min(total - 1, length)
+        ctx = lambda a, fill=0: np.concatenate([a[:k], np.full(length - k, fill, a.dtype)])  # noqa: E731
+        nxt = np.zeros(length, np.int32)
+        future = np.zeros((length, FUTURE), np.int32)
+        negative = np.zeros((length, NEGATIVES), np.int32)
+        weight = np.zeros((length, NEGATIVES), np.float32)
+        for t in range(k):
+            if split == "validation" and t != k - 1:
+                continue
+            later = [j for j, e in zip(jobs[t + 1:], event_type[t + 1:]) if e in POSITIVE]
+            if not later:
+                continue
+            nxt[t] = later[0]
+            distinct = list(dict.fromkeys(later))[:FUTURE]
+            future[t, :len(distinct)] = distinct
+            negative[t] = [rng.choice(by_category[int(other[t])]), rng.choice(by_category[int(other[-1])])]
+            weight[t] = [1.0, 0.3]
+        query = np.zeros((length, QUERY_TOKENS), np.int32)
+        query[:k, 0] = np.where(types[:k] == "search", 1 + cats[:k], 0)
+        gaps = np.where(np.arange(length) < k, rng.random(length) * 8, 0).astype(np.float32)
+        rows.append({
+            "sequence_id": f"u{offset + i}:{split}", "user_id": f"u{offset + i}",
+            "ctx_job_index": ctx(jobs), "ctx_event_type": ctx(event_type), "ctx_log_gap": gaps,
+            "ctx_log_time_to_target": gaps[::-1].copy(), "ctx_session_position": np.minimum(np.arange(length), k),
+            "ctx_query_tokens": query.reshape(-1), "context_length": k,
+            "next_job_index": nxt, "future_job_index": future.reshape(-1),
+            "negative_job_index": negative.reshape(-1), "negative_weight": weight.reshape(-1),
+            "n_targets": int((nxt > 0).sum()), "split": split,
+        })
+    return pa.Table.from_pylist(rows, schema=TRAINING_SEQUENCE)
+
+
 def write_planted(root: Path, *, train: int = 4000, validation: int = 1000, jobs: int = 241, window: int = 8,
                   seed: int = 3, files: int = 2) -> Planted:
-    """``root/examples/split=*/part-*.parquet`` and ``root/job_side_table`` with a planted signal."""
+    """``root/examples/split=*/part-*.parquet``, ``root/sequences/split=*/part-*.parquet`` and
+    ``root/job_side_table`` with a planted signal."""
     rng = np.random.default_rng(seed)
     category = write_side_table(root / "job_side_table", jobs, rng)
+    for split, n, offset in (("train", train // 2, 0), ("validation", validation, train)):
+        table = _sequences(n, category, window, rng, split, offset)
+        folder = root / "sequences" / f"split={split}"
+        folder.mkdir(parents=True, exist_ok=True)
+        step = -(-n // files)
+        for f in range(files):
+            pq.write_table(table.slice(f * step, step).drop_columns(["split"]), folder / f"part-{f}.parquet")
     for split, n, offset in (("train", train, 0), ("validation", validation, train)):
         table = _examples(n, category, window, rng, split, offset)
         folder = root / "examples" / f"split={split}"

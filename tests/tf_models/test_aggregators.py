@@ -11,8 +11,8 @@ import tensorflow as tf  # Keras 2: tests/conftest.py sets TF_USE_LEGACY_KERAS=1
 
 from jobtrail.contracts import EVENT_TYPE_IDS
 from jobtrail.errors import ConfigError
-from tf_models.aggregators import (AGGREGATORS, DECAY_GRID, DecayAggregator, MeanAggregator, build_aggregator,
-                                   masked_max, masked_mean)
+from tf_models.aggregators import AGGREGATORS, DECAY_GRID, DecayAggregator, MeanAggregator, build_aggregator
+from tf_models.causal import causal_attention_mask, decayed_prefix_mean, last_position, prefix_max, prefix_mean
 from tf_models.transformers import STREAMS
 
 B, L, D = 4, 7, 8
@@ -190,11 +190,60 @@ def test_decay_grid_is_valid():
     assert all(DecayAggregator(rate=r).rate == r for r in DECAY_GRID)
 
 
-def test_masked_pooling_helpers():
+def test_causal_pooling_helpers():
     x = tf.constant([[[1.0, -5.0], [3.0, -1.0], [100.0, 100.0]], [[7.0, 7.0], [8.0, 8.0], [9.0, 9.0]]])
     mask = tf.constant([[True, True, False], [False, False, False]])
-    np.testing.assert_allclose(masked_mean(x, mask).numpy(), [[2.0, -3.0], [0.0, 0.0]])
-    np.testing.assert_allclose(masked_max(x, mask).numpy(), [[3.0, -1.0], [0.0, 0.0]])
+    np.testing.assert_allclose(prefix_mean(x, mask).numpy()[0, :2], [[1.0, -5.0], [2.0, -3.0]])
+    np.testing.assert_allclose(prefix_max(x, mask).numpy()[0, :2], [[1.0, -5.0], [3.0, -1.0]])
+    np.testing.assert_allclose(prefix_mean(x, mask).numpy()[1], 0.0)
+    np.testing.assert_allclose(prefix_max(x, mask).numpy()[1], 0.0)
+    np.testing.assert_allclose(last_position(x, mask).numpy(), [[3.0, -1.0], [0.0, 0.0]])
+    # running max over a longer sequence equals numpy's cumulative max (the log-step scan)
+    rng = np.random.default_rng(0)
+    long = rng.normal(size=(2, 37, 3)).astype(np.float32)
+    np.testing.assert_allclose(prefix_max(tf.constant(long), tf.ones((2, 37), tf.bool)).numpy(),
+                               np.maximum.accumulate(long, axis=1))
+    np.testing.assert_array_equal(causal_attention_mask(tf.constant([[True, True, False]])).numpy()[0],
+                                  [[True, False, False], [True, True, False], [False, False, False]])
+    # decay: rate^(newer selected events) weights, here the selected positions 0, 2, 3
+    select = tf.constant([[True, False, True, True]])
+    values = tf.constant([[[1.0], [50.0], [2.0], [4.0]]])
+    got = decayed_prefix_mean(values, select, 0.5).numpy()[0, :, 0]
+    np.testing.assert_allclose(got, [1.0, 1.0, (0.5 * 1 + 2) / 1.5, (0.25 * 1 + 0.5 * 2 + 4) / 1.75], rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------------- causality
+@pytest.mark.parametrize("name", AGGREGATORS)
+def test_changing_later_events_never_changes_an_earlier_output(name):
+    """Output t depends on the events up to t only: every later event is rewritten (embedding, type, gap,
+    time to target), and outputs 0..t stay equal; the last real position's output is the user embedding."""
+    layer = build(name)
+    batch = make_batch(seed=4, lengths=(L, L, 3, 0))
+    sequence = layer.sequence({k: tf.constant(v) for k, v in batch.items()}).numpy()
+    assert sequence.shape == (4, L, layer.user_dim(D))
+    rng = np.random.default_rng(9)
+    for t in range(L - 1):
+        changed = {k: v.copy() for k, v in batch.items()}
+        changed["embeddings"][:, t + 1:] = rng.normal(size=changed["embeddings"][:, t + 1:].shape)
+        changed["event_type"][:, t + 1:] = rng.integers(1, max(T.values()) + 1, size=changed["event_type"][:, t + 1:].shape)
+        changed["log_gap"][:, t + 1:] = rng.uniform(0, 12)
+        changed["log_time_to_target"][:, t + 1:] = rng.uniform(0, 14)
+        again = layer.sequence({k: tf.constant(v) for k, v in changed.items()}).numpy()
+        np.testing.assert_allclose(again[:, :t + 1], sequence[:, :t + 1], atol=1e-5, err_msg=f"position {t}")
+        assert np.abs(again[:2, t + 1:] - sequence[:2, t + 1:]).max() > 1e-4  # later outputs do see them
+    users = run(layer, batch)
+    np.testing.assert_allclose(users[:2], sequence[:2, L - 1], atol=1e-6)
+    np.testing.assert_allclose(users[2], sequence[2, 2], atol=1e-6)
+    assert (users[3] == 0).all()
+
+
+def test_mean_and_decay_average_the_configured_action_types():
+    batch = _hand_row()
+    views = run(MeanAggregator(action_types=("view",)), batch)[0]
+    np.testing.assert_allclose(views, np.full(D, 2.0))  # the one view's embedding
+    assert MeanAggregator(action_types=["view", "apply"]).user_dim(8) == 16
+    with pytest.raises(ConfigError, match="action_types"):
+        DecayAggregator(action_types=("view", "view"))
 
 
 # ----------------------------------------------------------------------------------------- order

@@ -28,8 +28,11 @@ def test_train_register_promote_resolve(planted, data_root, tmp_path):
     with pytest.raises(ConfigError, match="no version .* alias 'champion'"):
         registry.resolve_model("models:/planted_mean@champion")
     first = promote.run(promote.parse_args(["--name", "planted_mean", "--version", "1", "--examples", str(planted.root)]))
-    assert first["promoted"] and first["champion"] is None
-    assert first["candidate"]["auc"] == pytest.approx(good["metrics"]["val_auc"], abs=0.01)
+    assert first["promoted"] and first["champion"] is None and first["metric"] == "recall@10"
+    # the gate scores the validation users' embeddings as of valid_from through the SavedModel: the same figure
+    # as training's validation Recall@10, and the proxy AUC beside it
+    assert first["candidate"]["recall@10"] == pytest.approx(good["metrics"]["val_recall_at_10"], abs=0.01)
+    assert first["candidate"]["auc"] == pytest.approx(good["metrics"]["val_auc"], abs=0.02)
     champion = registry.resolve_model("models:/planted_mean@champion")
     assert (champion.name, champion.version) == ("planted_mean", "1")
     assert (champion.path / "saved_model.pb").exists() and (champion.path / "jobtrail_model.json").exists()
@@ -39,11 +42,11 @@ def test_train_register_promote_resolve(planted, data_root, tmp_path):
     assert poor["model_version"] == "2"
     second = promote.run(promote.parse_args(["--name", "planted_mean", "--version", "2", "--examples", str(planted.root)]))
     assert not second["promoted"] and second["champion"]["version"] == "1"
-    assert second["candidate"]["auc"] < second["champion"]["auc"]
+    assert second["candidate"]["recall@10"] < second["champion"]["recall@10"]
     assert registry.alias_version("planted_mean") == "1"
     tag = json.loads(client.get_model_version("planted_mean", "2").tags["promotion"])
     assert tag["promoted"] is False
-    assert "gate_champion_auc" in client.get_run(poor["run_id"]).data.metrics
+    assert {"gate_champion_recall_at_10", "gate_champion_auc"} <= set(client.get_run(poor["run_id"]).data.metrics)
     assert registry.resolve_model("models:/planted_mean/2").version == "2"
 
 
