@@ -51,7 +51,8 @@ def side_table(path: Path, jobs: int, rng: np.random.Generator) -> None:
     tokens = {n: pa.FixedSizeListArray.from_arrays(rng.integers(0, BUCKETS, jobs * width).astype(np.int32), width)
               .cast(pa.list_(pa.int32())) for n, width in (("title_tokens", TITLE), ("skill_tokens", SKILL))}
     table = pa.table({"job_index": np.arange(jobs, dtype=np.int32), "job_id": [None] + [f"j{i}" for i in range(1, jobs)],
-                      "in_catalog": np.arange(jobs) > 0, **tokens, **ints, **floats})
+                      "in_catalog": np.arange(jobs) > 0, "job_id_row": np.arange(jobs, dtype=np.int32) + (np.arange(jobs) > 0),
+                      **tokens, **ints, **floats})
     pq.write_table(table.select(JOB_SIDE_TABLE.names).cast(JOB_SIDE_TABLE), path / "part-0.parquet")
     vocab = {"tokens": {"title_length": TITLE, "skill_length": SKILL, "buckets": BUCKETS},
              "vocab_sizes": {"company": VOCAB + 2, "location": VOCAB + 2, "category": VOCAB + 2}}

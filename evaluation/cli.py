@@ -215,7 +215,8 @@ def run(args: EvalArgs, config: EvalConfig | None = None) -> dict[str, Any]:
     amazon = None
     if cfg.amazon is not None:
         amazon = sasrec.run(spark, cfg.amazon, cfg.amazon_train, cfg.seeds, work / "data", log=print)
-        amazon |= {"window": cfg.amazon.window, "stride": cfg.amazon.stride}
+        amazon |= {"window": cfg.amazon.window, "stride": cfg.amazon.stride,
+                   "horizon_days": cfg.amazon.horizon_days, "train": asdict(cfg.amazon_train)}
     seconds = time.perf_counter() - started
     load_end = os.getloadavg()
     cpu = _cpu_seconds() - cpu_start

@@ -107,6 +107,7 @@ def train_variant(ctx: DatasetContext, variant: Variant, seed: int, out: Path) -
     examples = ctx.prepared.examples(variant.examples_key)
     argv = ["--model", variant.model, "--examples", str(examples), "--jobs", str(ctx.prepared.job_table),
             "--out", str(out), "--seed", str(seed), "--no-mlflow", "--checkpoint-every", "100000",
+            "--objective", "next-action",  # these datasets' comparisons still read the one-target windows
             *ctx.train.argv()]
     if variant.model == "decay":
         argv += ["--decay-rate", ",".join(str(r) for r in ctx.decay_grid)]

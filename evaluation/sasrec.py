@@ -136,7 +136,7 @@ def _sequences(tls: dict[str, UserTimeline], pools: dict, spec: AmazonSpec, vali
         rows = user_sequences(user, tl.take(np.arange(n - 1)), pools, cfg, valid_from_us=cut, end_us=cut + 1)
         train.extend(r for r in rows if r["split"] == "train")
         valid.extend(r for r in rows if r["split"] == "validation" and user in validated)
-    return train, valid, {"format": "sequences", "window": asdict(cfg)}
+    return train, valid, {"format": "sequences", "sequence": asdict(cfg)}
 
 
 def _windows(tls: dict[str, UserTimeline], pools: dict, spec: AmazonSpec, validated: set[str], pool: np.ndarray):

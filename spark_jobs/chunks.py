@@ -41,7 +41,7 @@ import numpy as np
 from jobtrail.argtypes import MAX_TARGET_GAP_S
 from jobtrail.contracts import EVENT_TYPE_IDS
 from jobtrail.errors import ConfigError
-from spark_jobs.windows import SECOND_US, UserTimeline, context, draw_negative
+from spark_jobs.windows import SECOND_US, UserTimeline, check_labels, context, draw_negative
 
 DAY_US = 86_400 * SECOND_US
 _NO_JOBS = np.array([], dtype=np.int32)
@@ -83,14 +83,7 @@ class SequenceConfig:
             raise ConfigError(f"target_gap must be 'midnight' or whole seconds in 0..{MAX_TARGET_GAP_S}, got {gap!r}")
         if not (0 <= self.dismisses_per_position <= 64 and 0 <= self.negatives_per_position <= 64):
             raise ConfigError("dismisses_per_position and negatives_per_position must be within 0..64")
-        unknown = set(self.positive_types + self.negative_types) - set(EVENT_TYPE_IDS)
-        if unknown or set(self.positive_types) & set(self.negative_types) or not self.positive_types:
-            raise ConfigError(f"label types must be distinct known event types, got unknown {sorted(unknown)}")
-        if not 0 < self.random_negative_weight < self.dismiss_weight:
-            raise ConfigError(
-                f"random_negative_weight ({self.random_negative_weight}) must be > 0 and lower than "
-                f"dismiss_weight ({self.dismiss_weight}): a random job is weaker evidence than a real dismiss"
-            )
+        check_labels(self.positive_types, self.negative_types, self.random_negative_weight, self.dismiss_weight)
 
     @property
     def context_size(self) -> int:

@@ -38,6 +38,21 @@ SECOND_US = 1_000_000
 MAX_DRAW_ATTEMPTS = 64
 
 
+def check_labels(positive_types: tuple[str, ...], negative_types: tuple[str, ...], random_negative_weight: float,
+                 dismiss_weight: float) -> None:
+    """ConfigError unless the label types are distinct known event types and a random negative weighs less than a
+    real dismiss (shared by the windows and the sequences, :mod:`spark_jobs.chunks`)."""
+    unknown = set(positive_types + negative_types) - set(EVENT_TYPE_IDS)
+    if unknown or set(positive_types) & set(negative_types) or not positive_types:
+        raise ConfigError(f"label types must be distinct known event types with at least one positive type, "
+                          f"got unknown {sorted(unknown)}")
+    if not 0 < random_negative_weight < dismiss_weight:
+        raise ConfigError(
+            f"random_negative_weight ({random_negative_weight}) must be > 0 and lower than "
+            f"dismiss_weight ({dismiss_weight}): a random job is weaker evidence than a real dismiss"
+        )
+
+
 @dataclass(frozen=True)
 class WindowConfig:
     """How examples are cut. ``window`` is W: a context holds up to W − 1 events."""
@@ -60,14 +75,7 @@ class WindowConfig:
             raise ConfigError(f"window size W must be between 8 and 256, got {self.window}")
         if self.stride < 1 or self.min_events < 1 or self.negatives_per_positive < 0:
             raise ConfigError("stride and min_events must be >= 1 and negatives_per_positive >= 0")
-        unknown = set(self.positive_types + self.negative_types) - set(EVENT_TYPE_IDS)
-        if unknown or set(self.positive_types) & set(self.negative_types):
-            raise ConfigError(f"label types must be distinct known event types, got unknown {sorted(unknown)}")
-        if not 0 < self.random_negative_weight < self.dismiss_weight:
-            raise ConfigError(
-                f"random_negative_weight ({self.random_negative_weight}) must be > 0 and lower than "
-                f"dismiss_weight ({self.dismiss_weight}): a random job is weaker evidence than a real dismiss"
-            )
+        check_labels(self.positive_types, self.negative_types, self.random_negative_weight, self.dismiss_weight)
 
     @property
     def context_size(self) -> int:

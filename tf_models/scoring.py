@@ -31,17 +31,22 @@ def encode_jobs(model, job_table: str | Path) -> tf.Tensor:
     return model.signatures[ENCODE_JOBS](**{n: tf.constant(arrays[n]) for n in JOB_FEATURES})[JOB_EMBEDDING]
 
 
-def score_examples(model_dir: str | Path, examples: str | Path, *, split: str = "validation",
-                   job_table: str | Path | None = None, batch_size: int = 4096):
-    """(labels, logits, weights, label-kind ids) of every example of ``split``, scored by the SavedModel."""
+def check_shapes(model_dir: str | Path, examples: str | Path, shapes: data.Shapes) -> None:
+    """DataContractError unless ``examples`` were cut with the window and query tokens the model was trained on."""
     meta = read_metadata(model_dir)
-    files = data.example_files(examples, split)
-    shapes = data.read_shapes(files)
     if shapes.context_length != meta["context_length"] or shapes.query_tokens != meta["query_tokens"]:
         raise DataContractError(
             f"examples {examples} have contexts of {shapes.context_length}×{shapes.query_tokens} but the model "
-            f"{model_dir} was trained on {meta['context_length']}×{meta['query_tokens']}; cut examples with "
+            f"{model_dir} was trained on {meta['context_length']}×{meta['query_tokens']}; cut them with "
             f"--window {meta['window']}")
+
+
+def score_examples(model_dir: str | Path, examples: str | Path, *, split: str = "validation",
+                   job_table: str | Path | None = None, batch_size: int = 4096):
+    """(labels, logits, weights, label-kind ids) of every example of ``split``, scored by the SavedModel."""
+    files = data.example_files(examples, split)
+    shapes = data.read_shapes(files)
+    check_shapes(model_dir, examples, shapes)
     model = load(model_dir)
     jobs = encode_jobs(model, job_table or Path(examples) / "job_side_table")
     parts = []
@@ -69,14 +74,9 @@ def retrieve_sequences(model_dir: str | Path, examples: str | Path, *, split: st
     from tf_models import sequence_data
     from tf_models.metrics import coverage_at_k, ndcg_at_k, recall_at_k, top_k
 
-    meta = read_metadata(model_dir)
     files = sequence_data.sequence_files(examples, split)
     shapes = sequence_data.read_shapes(files)
-    if shapes.context_length != meta["context_length"] or shapes.query_tokens != meta["query_tokens"]:
-        raise DataContractError(
-            f"sequences {examples} have contexts of {shapes.context_length}×{shapes.query_tokens} but the model "
-            f"{model_dir} was trained on {meta['context_length']}×{meta['query_tokens']}; cut them with "
-            f"--window {meta['window']}")
+    check_shapes(model_dir, examples, shapes)
     model = load(model_dir)
     jobs = encode_jobs(model, job_table or Path(examples) / "job_side_table")
     job_matrix = jobs.numpy().astype(np.float64)

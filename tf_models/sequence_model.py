@@ -39,7 +39,7 @@ import tensorflow_recommenders as tfrs
 
 from jobtrail.errors import ConfigError
 from tf_models.config import ModelConfig
-from tf_models.model import NextActionModel
+from tf_models.model import NextActionModel, aggregator_inputs
 from tf_models.sequence_data import SequenceShapes
 
 TOP_K = 10
@@ -107,10 +107,9 @@ class SequenceModel(NextActionModel):
 
     def sequence_embeddings(self, batch: dict[str, tf.Tensor], training: bool | None = None) -> tf.Tensor:
         """The user embedding at every position [B, L, user_dim]."""
-        from tf_models.model import aggregator_inputs
-
-        inputs = aggregator_inputs(self.query_encoder, self.shapes, batch, self.job_embeddings(batch["ctx_job_index"]))
-        return self.aggregator.sequence(inputs, training=training)
+        jobs = self.job_embeddings(batch["ctx_job_index"])
+        return self.aggregator.sequence(aggregator_inputs(self.query_encoder, self.shapes, batch, jobs),
+                                        training=training)
 
     def call(self, batch: dict[str, tf.Tensor], training: bool | None = None) -> tf.Tensor:
         return self.sequence_embeddings(batch, training)
@@ -133,14 +132,14 @@ class SequenceModel(NextActionModel):
         negatives = tf.gather(tf.reshape(batch["negative_job_index"], [-1, m]), rows)
         negative_weight = tf.gather(tf.reshape(batch["negative_weight"], [-1, m]), rows)
         queries = self.score_head.query(users) / cfg.temperature  # [R, D]
-        loss = self.softmax_loss(queries, positives, training)
+        loss = self.softmax_loss(queries, positives)
         if cfg.bce_weight > 0:
             loss += cfg.bce_weight * self.bce_loss(users, positives[:, 0], negatives, negative_weight)
         if not training:
             self.update_recall(queries, positives)
         return loss / tf.distribute.get_strategy().num_replicas_in_sync
 
-    def softmax_loss(self, queries: tf.Tensor, positives: tf.Tensor, training: bool) -> tf.Tensor:
+    def softmax_loss(self, queries: tf.Tensor, positives: tf.Tensor) -> tf.Tensor:
         """Mean over (position, positive) pairs of −log softmax against the non-positive candidates."""
         cfg = self.config
         valid = positives > 0
@@ -160,8 +159,8 @@ class SequenceModel(NextActionModel):
         logits = tf.matmul(queries, self.job_embeddings(ids), transpose_b=True) - correction  # [R, C]
         n_rows = tf.shape(logits)[0]
         pair_rows = tf.repeat(tf.range(n_rows)[:, None], tf.shape(positives)[1], axis=1)
-        hits = tf.scatter_nd(tf.stack([tf.boolean_mask(pair_rows, valid), tf.boolean_mask(column, valid)], axis=1),
-                             tf.ones([tf.math.count_nonzero(valid, dtype=tf.int32)], tf.int32), tf.shape(logits)) > 0
+        pairs = tf.stack([tf.boolean_mask(pair_rows, valid), tf.boolean_mask(column, valid)], axis=1)
+        hits = tf.scatter_nd(pairs, tf.ones([tf.shape(pairs)[0]], tf.int32), tf.shape(logits)) > 0  # the positives
         if not cfg.full_softmax:  # the padding id 0 may sit among the candidates: never a negative
             hits = tf.logical_or(hits, tf.equal(ids, 0)[tf.newaxis, :])
         negative_lse = tf.reduce_logsumexp(tf.where(hits, tf.fill(tf.shape(logits), -1e9), logits), axis=1)
@@ -174,16 +173,16 @@ class SequenceModel(NextActionModel):
 
     def bce_loss(self, users: tf.Tensor, nxt: tf.Tensor, negatives: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
         """Weighted BCE of the next target (label 1) against the explicit and random negatives (label 0)."""
-        m = tf.shape(negatives)[1]
         jobs = tf.concat([nxt[:, tf.newaxis], negatives], axis=1)  # [R, 1 + M]
         labels = tf.concat([tf.ones_like(nxt, tf.float32)[:, tf.newaxis], tf.zeros_like(weights)], axis=1)
-        weight = tf.concat([tf.cast(nxt > 0, tf.float32)[:, tf.newaxis], weights * tf.cast(negatives > 0, tf.float32)], 1)
-        logits = self.score(tf.repeat(users[:, tf.newaxis], m + 1, axis=1), self.job_embeddings(jobs))
-        chosen = tf.where(tf.reshape(weight, [-1]) > 0)[:, 0]
-        per_pair = self.ranking(labels=tf.gather(tf.reshape(labels, [-1]), chosen)[:, tf.newaxis],
-                                predictions=tf.gather(tf.reshape(logits, [-1]), chosen)[:, tf.newaxis],
-                                sample_weight=tf.gather(tf.reshape(weight, [-1]), chosen))
-        return tf.math.divide_no_nan(tf.reduce_sum(per_pair), tf.reduce_sum(tf.gather(tf.reshape(weight, [-1]), chosen)))
+        weight = tf.concat([tf.cast(nxt > 0, tf.float32)[:, tf.newaxis],
+                            weights * tf.cast(negatives > 0, tf.float32)], axis=1)
+        logits = self.score(tf.repeat(users[:, tf.newaxis], tf.shape(jobs)[1], axis=1), self.job_embeddings(jobs))
+        chosen = tf.where(weight > 0)  # the (row, slot) pairs that hold a label
+        weight = tf.gather_nd(weight, chosen)
+        per_pair = self.ranking(labels=tf.gather_nd(labels, chosen)[:, tf.newaxis],
+                                predictions=tf.gather_nd(logits, chosen)[:, tf.newaxis], sample_weight=weight)
+        return tf.math.divide_no_nan(tf.reduce_sum(per_pair), tf.reduce_sum(weight))
 
     def update_recall(self, queries: tf.Tensor, positives: tf.Tensor) -> None:
         """Recall@10 of each position's positives when it ranks the whole catalogue (row 0 excluded)."""
@@ -201,5 +200,6 @@ class SequenceModel(NextActionModel):
         """bool [R, n]: True where ``values[r, i]`` does not occur in ``values[r, :i]`` (the next target may also
         be one of the future ones)."""
         same = tf.equal(values[:, :, tf.newaxis], values[:, tf.newaxis, :])
-        earlier = tf.linalg.band_part(tf.ones([tf.shape(values)[1]] * 2, tf.int32), 0, -1) - tf.eye(tf.shape(values)[1], dtype=tf.int32)
-        return ~tf.reduce_any(same & (tf.transpose(earlier) > 0)[tf.newaxis], axis=2)
+        n = tf.shape(values)[1]
+        earlier = tf.linalg.band_part(tf.ones([n, n], tf.int32), -1, 0) - tf.eye(n, dtype=tf.int32) > 0  # j < i
+        return ~tf.reduce_any(same & earlier[tf.newaxis], axis=2)

@@ -109,8 +109,9 @@ class TrainArgs:
         meta = self.examples / "examples_meta.json"
         if not meta.exists():
             return ACTION_TYPES
-        window = json.loads(meta.read_text()).get("window", {})
-        types = tuple(window.get("positive_types", ())) + tuple(window.get("negative_types", ()))
+        saved = json.loads(meta.read_text())
+        cut = saved.get("sequence") or saved.get("window") or {}  # --format sequences | windows
+        types = tuple(cut.get("positive_types", ())) + tuple(cut.get("negative_types", ()))
         return tuple(dict.fromkeys(types)) or ACTION_TYPES
 
 

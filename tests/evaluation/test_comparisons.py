@@ -105,6 +105,32 @@ def test_report_renders_every_section_and_plot(tmp_path):
     pngs = sorted(p.name for p in (tmp_path / "docs" / "evaluation").glob("*.png"))
     assert pngs == ["auc_lift_by_model.png", "cosine_histogram.png", "freshness_curve.png", "window_curve.png"]
 
+    import json
+
+    machine_readable = json.loads((tmp_path / "docs" / "evaluation.json").read_text())
+    assert machine_readable["preset"] == "small" and machine_readable["minutes"] == 10.0
+    assert machine_readable["amazon_games"]["models"]["transformer"]["hr@10"] == 0.6
+    assert machine_readable["amazon_games"]["popularity"]["hr@10"] == 0.5
+    synthetic = machine_readable["datasets"]["synthetic"]
+    assert set(synthetic["models"]["cnn"]) >= {"recall@10", "ndcg@10", "lift"}
+    assert synthetic["popularity"]["recall@10"] == 0.01
+
+    # the Amazon benchmark alone (--preset sasrec) rewrites its own section and JSON key, nothing else
+    amazon_only = {**results, "command": "jobtrail evaluate --preset sasrec", "datasets": {}, "rows": [],
+                   "config": {**results["config"], "name": "sasrec"}, "seconds": 1800.0,
+                   "amazon": {**results["amazon"], "rows": [
+                       {"model": "popularity", "seed": None, "hr@10": 0.5, "ndcg@10": 0.3},
+                       *({"model": "transformer", "seed": s, "hr@10": h, "ndcg@10": 0.55, "full_hr@10": 0.1,
+                          "epochs_run": 9, "seconds": 600} for s, h in ((1, 0.75), (2, 0.77)))]}}
+    write_report(amazon_only, doc)
+    again = doc.read_text()
+    assert "## Findings of the source write-ups" in again and "0.7600 ± 0.0141" in again
+    assert "jobtrail evaluate --preset sasrec" in again and again.count("## Amazon Games") == 1
+    machine_readable = json.loads((tmp_path / "docs" / "evaluation.json").read_text())
+    assert machine_readable["amazon_games"]["models"]["transformer"]["hr@10"] == pytest.approx(0.76)
+    assert machine_readable["amazon_games"]["preset"] == "sasrec" and machine_readable["minutes"] == 30.0
+    assert machine_readable["datasets"]["synthetic"]["preset"] == "small"  # kept from the earlier run
+
 
 def test_differences_inside_the_seed_noise_are_not_findings():
     rows = [_row("mean-w32", 1, 0.60, 0.0), _row("mean-w32", 2, 0.70, 0.0),     # sd 0.0707

@@ -34,7 +34,8 @@ def _side_table(path, n: int) -> None:
     zeros = np.zeros(n, np.float32)
     table = pa.table({
         "job_index": np.arange(n, dtype=np.int32), "job_id": [None] + [f"j{i}" for i in range(1, n)],
-        "in_catalog": [False] + [True] * (n - 1), "title_tokens": [[0]] * n, "skill_tokens": [[0]] * n,
+        "in_catalog": [False] + [True] * (n - 1), "job_id_row": np.arange(n, dtype=np.int32) + (np.arange(n) > 0),
+        "title_tokens": [[0]] * n, "skill_tokens": [[0]] * n,
         "company_id": np.zeros(n, np.int32), "location_id": np.zeros(n, np.int32),
         "category_id": np.zeros(n, np.int32), "seniority_norm": zeros, "has_seniority": zeros, "salary_z": zeros,
         "has_salary": zeros, "log_posted_age_days": np.arange(n, dtype=np.float32), "has_posted_ts": zeros,

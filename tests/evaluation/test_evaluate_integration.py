@@ -43,7 +43,7 @@ def test_examples_match_the_spark_examples_job(spark, prepared, tmp_path, key):
     write_days(sessionize(events), tmp_path / "timelines", SPEC.start, SPEC.end)
     argv = ["--start", str(SPEC.start), "--end", str(SPEC.end), "--valid-from", str(SPEC.valid_from),
             "--timelines", str(tmp_path / "timelines"), "--job-table", str(p.job_table), "--out", str(tmp_path / "ex"),
-            "--window", "8", "--token-buckets", str(datasets.TOKEN_BUCKETS)]
+            "--window", "8", "--token-buckets", str(datasets.TOKEN_BUCKETS), "--format", "windows"]
     examples.run(spark, examples.parse_args(argv + (["--negatives-in-timeline"] if "interleaved" in key else [])))
     theirs = pq.read_table(tmp_path / "ex" / "examples", partitioning="hive")
     ours = pq.read_table(p.examples(key) / "examples", partitioning="hive")

@@ -97,11 +97,20 @@ def test_training_plan_defaults_and_args(tmp_path):
     assert (tl.start, tl.end) == (plan.start, plan.end)
     jt = job_table.parse_args(plan.job_table_args())
     assert jt.out == plan.examples_dir / "job_side_table" and jt.vocab is None and jt.ds == plan.end
-    ex = examples.parse_args(plan.examples_args())
-    assert (ex.window.window, ex.window.stride, ex.window.negatives_per_positive) == (16, 2, 3)
-    assert ex.valid_from == date(2026, 10, 29) and ex.out == plan.examples_dir
+    ex = examples.parse_args(plan.examples_args())  # the dense objective: per-position sequences
+    assert (ex.sequence.window, ex.sequence.chunk_stride, ex.sequence.negatives_per_position) == (16, 2, 3)
+    assert ex.window is None and ex.valid_from == date(2026, 10, 29) and ex.out == plan.examples_dir
     tr = train_args(plan.train_args()[1:])
     assert (tr.model, tr.epochs, tr.embedding_dim, tr.registered_name) == ("cnn", 2, 32, "jobtrail_user_embeddings")
+    assert tr.objective == "dense"
+    baseline = training_plan({"objective": "next-action", "window": 16, "negatives_per_positive": 3},
+                             run_after=RUN_AFTER, run_id="r", data_root=tmp_path)
+    windows = examples.parse_args(baseline.examples_args())  # the seeds' one-target windows, stride 1
+    assert (windows.window.window, windows.window.stride, windows.window.negatives_per_positive) == (16, 1, 3)
+    assert windows.sequence is None and train_args(baseline.train_args()[1:]).objective == "next-action"
+    default = examples.parse_args(training_plan({}, run_after=RUN_AFTER, run_id="r", data_root=tmp_path)
+                                  .examples_args())
+    assert default.sequence.chunk_stride == 31  # W − 1: chunks that do not overlap
     assert tr.examples == plan.examples_dir and tr.out == plan.model_dir()
     baselines = [train_args(a[1:]) for a in plan.baseline_args()]
     assert [(b.model, b.registered_name) for b in baselines] == [("mean", None), ("decay", None)]
@@ -114,7 +123,8 @@ def test_training_plan_defaults_and_args(tmp_path):
     ({"start": "2026-10-01", "end": "2026-10-10", "valid_from": "2026-10-01"}, "start < valid_from"),
     ({"start": "2025-01-01", "end": "2026-10-10"}, "more than a year"),
     ({"aggregator": "lstm"}, "aggregator"), ({"baselines": ["cnn"]}, "baselines"),
-    ({"catalog": "../x"}, "catalog"), ({"window": 300}, "window"),
+    ({"catalog": "../x"}, "catalog"), ({"window": 300}, "window"), ({"objective": "bpr"}, "objective"),
+    ({"stride": 0}, "stride"),
 ])
 def test_training_plan_refuses(tmp_path, params, message):
     with pytest.raises(ConfigError, match=message):
