@@ -21,7 +21,7 @@ from conftest import END, START, VALID_FROM
 pytestmark = pytest.mark.integration
 
 SMALL_MODEL = ["--batch-size", "32", "--learning-rate", "5e-3", "--embedding-dim", "16", "--d-model", "16",
-               "--heads", "1", "--layers", "1", "--seed", "3", "--epochs", "3", "--patience", "3", "--no-mlflow"]
+               "--heads", "1", "--layers", "1", "--seed", "3", "--epochs", "15", "--patience", "15", "--no-mlflow"]
 
 
 def test_users_with_one_to_three_events_are_computed_and_told_apart(spark, chain, tmp_path):
@@ -63,6 +63,9 @@ def test_users_with_one_to_three_events_are_computed_and_told_apart(spark, chain
     histories = [tuple(j[:n]) + tuple(t[:n]) for j, t, n in
                  zip(inputs.ctx_job_index, inputs.ctx_event_type, inputs.context_length)]
     distinct_histories = {h: i for i, h in enumerate(histories)}
-    distinct_tops = {tuple(sorted(top[i])) for i in distinct_histories.values()}
+    lists = [tuple(sorted(top[i])) for i in distinct_histories.values()]
+    largest = max(lists.count(x) for x in set(lists))
     assert len(distinct_histories) > 50
-    assert len(distinct_tops) >= 0.9 * len(distinct_histories), (len(distinct_tops), len(distinct_histories))
+    # no collapse onto one popular list: different histories mostly get different top-10 jobs
+    assert len(set(lists)) >= 0.5 * len(distinct_histories) and largest <= 0.1 * len(lists), (
+        len(set(lists)), len(distinct_histories), largest)
