@@ -6,15 +6,17 @@ last item is the test target, the second to last the validation target, the rest
 sampled uniformly from those the user never interacted with (HR@10, NDCG@10), and — because sampled metrics
 can order models differently (Krichene & Rendle 2020) — against the whole catalogue minus the user's history.
 
-jobtrail's side: every line is a ``view`` event; items have no attributes, so each item's catalogue entry gets
-its id as its title (``item123``): the job encoder's hashed title token (2^17 buckets) then acts as an item-id
-embedding. Training examples are cut by the examples job's own window function
-(:func:`spark_jobs.windows.user_examples`: every training item with an earlier item is a positive target, one
-uniform random negative per positive, contexts of the latest W − 1 items); validation = the second-to-last
-item (+ one random negative) of 8,000 sampled users; the model then trains with ``jobtrail train`` and scores
-through its SavedModel.
-Mean/decay aggregate apply/save/dismiss only, so they have nothing to aggregate here and are not run. The
-popularity ranking (training counts) is the baseline.
+jobtrail's side: every line is a ``view`` event (position k of a user on day k, so each item is its own day);
+items have no attributes, so each item's catalogue entry gets its id as its title (``item123``), and the job
+side table gives every item a learned id row (``job_id_row``). With the default ``dense`` objective the
+training data are the examples job's per-position sequences (:func:`spark_jobs.chunks.user_sequences`, called
+per user with ``valid_from`` = the second-to-last item): every training item is the next target of the
+position before it, and the items of the next ``horizon_days`` positions its future window; validation = the
+second-to-last item of 8,000 sampled users, scored by Recall@10 against the whole catalogue for early stopping.
+``next-action`` keeps the one-target windows (:func:`spark_jobs.windows.user_examples`, one uniform random
+negative per positive) for comparison. The model trains with ``jobtrail train`` and scores through its
+SavedModel. Mean/decay average views here (the data's only type). The popularity ranking (how often each item
+is a training target) is the baseline.
 """
 
 from __future__ import annotations

@@ -47,10 +47,10 @@ def prefix_max(x: tf.Tensor, select: tf.Tensor) -> tf.Tensor:
     A log-step (Hillis–Steele) scan: ⌈log2 L⌉ shifted maxima instead of an [L, L] comparison.
     """
     out = tf.where(select[..., tf.newaxis], x, tf.fill(tf.shape(x), tf.constant(x.dtype.min, x.dtype)))
-    length = x.shape[1] or MAX_LENGTH  # static in every model; unknown: enough steps for the longest window
+    length = x.shape[1] or MAX_LENGTH  # static in export; a training batch's length: enough steps for any window
     shift = 1
     while shift < length:
-        shifted = tf.pad(out[:, :-shift], [[0, 0], [shift, 0], [0, 0]], constant_values=x.dtype.min)
+        shifted = tf.pad(out, [[0, 0], [shift, 0], [0, 0]], constant_values=x.dtype.min)[:, :tf.shape(out)[1]]
         out = tf.maximum(out, shifted)
         shift *= 2
     seen = tf.cumsum(tf.cast(select, tf.int32), axis=1) > 0

@@ -104,11 +104,12 @@ def element_spec(shapes: Shapes) -> dict[str, tf.TensorSpec]:
 def make_dataset(files: list[str], *, batch_size: int, shapes: Shapes, shuffle: bool = False, seed: int = 0,
                  input_context: tf.distribute.InputContext | None = None, shuffle_buffer: int = 16_384,
                  parallel_files: int = 4, repeat: bool = False, reader=None,
-                 spec: dict[str, tf.TensorSpec] | None = None) -> tf.data.Dataset:
+                 spec: dict[str, tf.TensorSpec] | None = None, batcher=None) -> tf.data.Dataset:
     """Batches of examples from ``files``: sharded by file, read in parallel, shuffled (seeded), prefetched.
 
     ``reader(path, shapes)`` (default :func:`read_file`) yields dicts of arrays matching ``spec`` (default
-    :func:`element_spec`): :mod:`tf_models.sequence_data` reuses this pipeline for training sequences.
+    :func:`element_spec`) and ``batcher(rows)`` (default ``rows.batch(batch_size)``) groups the shuffled rows into
+    batches: :mod:`tf_models.sequence_data` reuses this pipeline for training sequences, batched by length.
 
     With an ``input_context`` (``strategy.distribute_datasets_from_function``), pipeline ``i`` of ``n`` reads
     files ``i, i+n, …`` — or, with fewer files than pipelines, every ``n``-th example of all of them.
@@ -134,7 +135,7 @@ def make_dataset(files: list[str], *, batch_size: int, shapes: Shapes, shuffle: 
         dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
+    dataset = batcher(dataset) if batcher is not None else dataset.batch(batch_size)
     return (dataset.repeat() if repeat else dataset).prefetch(tf.data.AUTOTUNE)
 
 

@@ -40,9 +40,10 @@ def aggregator_inputs(query_encoder: QueryEncoder, shapes: Shapes, batch: dict[s
     Each position's embedding is its job's, its query's for a search, zeros for padding; the aggregator sees
     the embeddings, event types, gaps and the padding mask (shared by both objectives and the export).
     """
-    length, q = shapes.context_length, shapes.query_tokens
     event_type = tf.cast(batch["ctx_event_type"], tf.int32)
-    queries = query_encoder(tf.reshape(tf.cast(batch["ctx_query_tokens"], tf.int32), [-1, length, q]))
+    length = tf.shape(event_type)[1]  # the batch's own length: training batches are cut to their longest row
+    queries = query_encoder(tf.reshape(tf.cast(batch["ctx_query_tokens"], tf.int32),
+                                       [-1, length, shapes.query_tokens]))
     has_job = tf.cast(batch["ctx_job_index"] > 0, job_embeddings.dtype)[..., None]
     embeddings = tf.where((event_type == SEARCH)[..., None], queries, job_embeddings * has_job)
     return {

@@ -101,11 +101,35 @@ def element_spec(shapes: SequenceShapes) -> dict[str, tf.TensorSpec]:
 def make_dataset(files: list[str], *, batch_size: int, shapes: SequenceShapes, shuffle: bool = False,
                  seed: int = 0, input_context: tf.distribute.InputContext | None = None,
                  shuffle_buffer: int = 8_192, parallel_files: int = 4, repeat: bool = False) -> tf.data.Dataset:
-    """Batches of ``batch_size`` sequences from ``files`` (see :func:`tf_models.data.make_dataset`)."""
+    """Batches of up to ``batch_size`` sequences from ``files`` (see :func:`tf_models.data.make_dataset`),
+    grouped by length and cut to their longest row (:func:`by_length`)."""
     return data.make_dataset(files, batch_size=batch_size, shapes=shapes, shuffle=shuffle, seed=seed,
                              input_context=input_context, shuffle_buffer=shuffle_buffer,
                              parallel_files=parallel_files, repeat=repeat,
-                             reader=read_file, spec=element_spec(shapes))
+                             reader=read_file, spec=element_spec(shapes),
+                             batcher=lambda rows: by_length(rows, batch_size, shapes))
+
+
+def by_length(rows: tf.data.Dataset, batch_size: int, shapes: SequenceShapes) -> tf.data.Dataset:
+    """Batches of rows of similar length (buckets 1–2, 3–4, 5–8, … events), each cut to its longest row.
+
+    Most users of a real platform have few events: a batch padded to the full window would spend most of its
+    compute on padding. Rows are left-aligned, so cutting at the batch's longest ``context_length`` removes
+    padding only (every ``[B, L·X]`` column is cut at ``L·X`` alike); the model reads the length from the batch.
+    """
+    length = shapes.context_length
+    boundaries = [b + 1 for b in (2, 4, 8, 16, 32, 64, 128) if b < length]
+    grouped = rows.bucket_by_sequence_length(lambda row: row["context_length"], boundaries,
+                                             [batch_size] * (len(boundaries) + 1))
+    widths = {"ctx_query_tokens": shapes.query_tokens, "future_job_index": shapes.future_targets,
+              "negative_job_index": shapes.negatives, "negative_weight": shapes.negatives}
+
+    def cut(batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        longest = tf.maximum(tf.reduce_max(batch["context_length"]), 1)
+        return {name: value if len(value.shape) == 1 else value[:, :longest * widths.get(name, 1)]
+                for name, value in batch.items()}
+
+    return grouped.map(cut, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def target_counts(files: list[str], n_jobs: int) -> np.ndarray:
