@@ -25,6 +25,8 @@ SMALL_MODEL = ["--batch-size", "32", "--learning-rate", "5e-3", "--embedding-dim
 
 
 def test_users_with_one_to_three_events_are_computed_and_told_apart(spark, chain, tmp_path):
+    """The transformer: computed rows for everyone and distinct top-10 lists; then every aggregator through
+    ``spark_jobs/infer.py`` into a feature table of its own."""
     from evaluation.embedder import Embedder
     from feature_store.readers import read_pandas
     from spark_jobs import examples, infer, inference_inputs
@@ -69,3 +71,15 @@ def test_users_with_one_to_three_events_are_computed_and_told_apart(spark, chain
     # no collapse onto one popular list: different histories mostly get different top-10 jobs
     assert len(set(lists)) >= 0.5 * len(distinct_histories) and largest <= 0.1 * len(lists), (
         len(set(lists)), len(distinct_histories), largest)
+
+    # every other aggregator trains on the same sequences, exports and runs through batch inference unchanged
+    for aggregator in ("mean", "decay", "cnn", "multiseq"):
+        other = run(parse_args(["--model", aggregator, "--examples", str(ex), "--out", str(tmp_path / aggregator),
+                                *SMALL_MODEL[:-5], "--epochs", "1", "--no-mlflow"]))["model_dir"]
+        infer.run(spark, infer.parse_args([
+            "--as-of", str(as_of), "--model", other, "--job-table", str(ex / "job_side_table"),
+            "--inputs", str(tmp_path / "inputs"), "--out", str(tmp_path / f"features_{aggregator}"),
+            "--model-name", aggregator, "--model-version", "1"]))
+        rows = read_pandas(tmp_path / f"features_{aggregator}").set_index("user_id").sort_index()
+        assert list(rows.index) == list(inputs.index) and not rows.is_fallback.any(), aggregator
+        assert np.isfinite(np.stack(rows.embedding.to_numpy())).all(), aggregator
