@@ -86,10 +86,12 @@ class ProgressLine(tf.keras.callbacks.Callback):
 
 
 def _distributed(strategy: tf.distribute.Strategy, source: Any, files: list[str], *, batch: int,
-                 shapes: data.Shapes, shuffle: bool, seed: int, job_arrays: dict[str, np.ndarray] | None):
+                 shapes: data.Shapes, shuffle: bool, seed: int, job_arrays: dict[str, np.ndarray] | None,
+                 length_buckets: bool = False):
     def make(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
+        extra = {"length_buckets": True} if length_buckets else {}
         ds = source.make_dataset(files, batch_size=ctx.get_per_replica_batch_size(batch), shapes=shapes,
-                               shuffle=shuffle, seed=seed, input_context=ctx, repeat=True)
+                                 shuffle=shuffle, seed=seed, input_context=ctx, repeat=True, **extra)
         return data.materialise_job_features(ds, job_arrays) if job_arrays is not None else ds
 
     return strategy.distribute_datasets_from_function(make)
@@ -128,7 +130,7 @@ def fit_and_export(args: Any, config: ModelConfig, out: Path) -> dict[str, Any]:
         model(next(iter(source.make_dataset(train_files[:1], batch_size=2, shapes=shapes))))  # build: resumable
     materialised = job_arrays if args.materialise_jobs else None
     train = _distributed(strategy, source, train_files, batch=args.batch_size, shapes=shapes, shuffle=True,
-                         seed=args.seed, job_arrays=materialised)
+                         seed=args.seed, job_arrays=materialised, length_buckets=dense and args.length_buckets)
     valid = _distributed(strategy, source, valid_files, batch=args.batch_size, shapes=shapes, shuffle=False,
                          seed=args.seed, job_arrays=materialised)
     work = out if chief else out / "workers" / f"{task()[0]}-{task()[1]}"

@@ -100,14 +100,15 @@ def element_spec(shapes: SequenceShapes) -> dict[str, tf.TensorSpec]:
 
 def make_dataset(files: list[str], *, batch_size: int, shapes: SequenceShapes, shuffle: bool = False,
                  seed: int = 0, input_context: tf.distribute.InputContext | None = None,
-                 shuffle_buffer: int = 8_192, parallel_files: int = 4, repeat: bool = False) -> tf.data.Dataset:
-    """Batches of up to ``batch_size`` sequences from ``files`` (see :func:`tf_models.data.make_dataset`),
-    grouped by length and cut to their longest row (:func:`by_length`)."""
+                 shuffle_buffer: int = 8_192, parallel_files: int = 4, repeat: bool = False,
+                 length_buckets: bool = False) -> tf.data.Dataset:
+    """Batches of ``batch_size`` sequences from ``files`` (see :func:`tf_models.data.make_dataset`); with
+    ``length_buckets``, grouped by length and cut to their longest row (:func:`by_length`)."""
     return data.make_dataset(files, batch_size=batch_size, shapes=shapes, shuffle=shuffle, seed=seed,
                              input_context=input_context, shuffle_buffer=shuffle_buffer,
                              parallel_files=parallel_files, repeat=repeat,
                              reader=read_file, spec=element_spec(shapes),
-                             batcher=lambda rows: by_length(rows, batch_size, shapes))
+                             batcher=(lambda rows: by_length(rows, batch_size, shapes)) if length_buckets else None)
 
 
 def by_length(rows: tf.data.Dataset, batch_size: int, shapes: SequenceShapes) -> tf.data.Dataset:
@@ -116,6 +117,9 @@ def by_length(rows: tf.data.Dataset, batch_size: int, shapes: SequenceShapes) ->
     Most users of a real platform have few events: a batch padded to the full window would spend most of its
     compute on padding. Rows are left-aligned, so cutting at the batch's longest ``context_length`` removes
     padding only (every ``[B, L·X]`` column is cut at ``L·X`` alike); the model reads the length from the batch.
+    Measured on Amazon Games (batch 128): epochs 1.3× faster, but batches of like lengths learn less per epoch
+    (validation Recall@10 0.059 after 5 epochs against 0.078 unbucketed), so it is off by default
+    (``jobtrail train --length-buckets``).
     """
     length = shapes.context_length
     boundaries = [b + 1 for b in (2, 4, 8, 16, 32, 64, 128) if b < length]

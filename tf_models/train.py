@@ -83,6 +83,7 @@ class TrainArgs:
     future_weight: float = 1.0
     bce_weight: float = 0.1
     job_ids: bool = True
+    length_buckets: bool = False
 
     @property
     def job_table(self) -> Path:
@@ -152,6 +153,9 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     p.add_argument("--future-weight", type=number(0, 100), default=1.0, help="dense: weight of future-window pairs")
     p.add_argument("--bce-weight", type=number(0, 100), default=0.1, help="dense: auxiliary BCE on negatives")
     p.add_argument("--no-job-ids", dest="job_ids", action="store_false", help="content encoder only, no id embedding")
+    p.add_argument("--length-buckets", action="store_true",
+                   help="dense: batches of like-length sequences cut to their longest row (faster epochs, "
+                        "less learned per epoch)")
     ns = p.parse_args(argv)
     for name in ("epochs", "batch_size", "embedding_dim", "checkpoint_every", "heads", "layers", "d_model"):
         if getattr(ns, name) <= 0:
