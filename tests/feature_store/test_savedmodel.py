@@ -24,7 +24,8 @@ def side_arrays(n: int = 4) -> dict[str, np.ndarray]:
     out = {name: rng.integers(0, 9, n).astype(np.int32) for name in ("company_id", "location_id", "category_id")}
     out |= {name: rng.random(n).astype(np.float32) for name in
             ("seniority_norm", "has_seniority", "salary_z", "has_salary", "log_posted_age_days", "has_posted_ts")}
-    return out | {"title_tokens": np.zeros((n, 2), np.int32), "skill_tokens": np.zeros((n, 2), np.int32)}
+    return out | {"title_tokens": np.zeros((n, 2), np.int32), "skill_tokens": np.zeros((n, 2), np.int32),
+                  "job_id_row": np.arange(n, dtype=np.int32)}
 
 
 def batch(rows: list[tuple[list[int], int]], width: int = L) -> pa.RecordBatch:

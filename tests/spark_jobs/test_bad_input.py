@@ -227,15 +227,15 @@ def test_a_user_with_one_event_gets_no_example_but_an_inference_input(world, rel
     assert world["examples"].where("user_id = 'solo'").count() == 0
     [row] = world["inputs"].where("user_id = 'solo'").collect()
     job = int(world["side"].loc[world["catalog_ids"][HEAVY_JOBS], "job_index"])
-    assert (row.n_events, row.context_length, row.below_min_events) == (1, 1, True)
+    assert (row.n_events, row.context_length, row.below_min_events) == (1, 1, False)  # computed, not a fallback
     assert row.ctx_job_index == [job] + [0] * (W - 2)
     assert row.last_event_ts == local(datetime(2026, 10, 5, 12, tzinfo=UTC))
     reliability(area=AREA, case="a user with one event",
                 injected="user 'solo' with a single apply (2026-10-05) among the clean events",
                 happened="timelines: 1 row (position 0, session 0, gap null); examples: 0 rows for the user (< 4 events"
                          " and no earlier event to form a context); inference_inputs: 1 row, n_events 1, "
-                         "context_length 1, below_min_events true — infer.py then writes a cold-start row (zeros, "
-                         "is_fallback; test_infer.py's user u2) or carries an earlier embedding forward",
+                         "context_length 1, below_min_events false (the default --min-events 1) — infer.py computes "
+                         "its embedding (test_sparse_users.py); with --min-events 4 it would be a fallback row",
                 tables=f"timelines 1, training examples 0, inference_inputs 1 for 'solo' "
                        f"(context: job index {job} + 30 padding)")
 
