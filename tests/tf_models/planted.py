@@ -153,24 +153,21 @@ def _sequences(n: int, category: np.ndarray, window: int, rng: np.random.Generat
     return pa.Table.from_pylist(rows, schema=TRAINING_SEQUENCE)
 
 
+def _write_split(table: pa.Table, folder: Path, files: int) -> None:
+    """``table`` (without its ``split`` column) as ``files`` Parquet files in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    step = -(-table.num_rows // files)
+    for f in range(files):
+        pq.write_table(table.slice(f * step, step).drop_columns(["split"]), folder / f"part-{f}.parquet")
+
+
 def write_planted(root: Path, *, train: int = 4000, validation: int = 1000, jobs: int = 241, window: int = 8,
                   seed: int = 3, files: int = 2) -> Planted:
     """``root/examples/split=*/part-*.parquet``, ``root/sequences/split=*/part-*.parquet`` and
     ``root/job_side_table`` with a planted signal."""
     rng = np.random.default_rng(seed)
     category = write_side_table(root / "job_side_table", jobs, rng)
-    for split, n, offset in (("train", train // 2, 0), ("validation", validation, train)):
-        table = _sequences(n, category, window, rng, split, offset)
-        folder = root / "sequences" / f"split={split}"
-        folder.mkdir(parents=True, exist_ok=True)
-        step = -(-n // files)
-        for f in range(files):
-            pq.write_table(table.slice(f * step, step).drop_columns(["split"]), folder / f"part-{f}.parquet")
-    for split, n, offset in (("train", train, 0), ("validation", validation, train)):
-        table = _examples(n, category, window, rng, split, offset)
-        folder = root / "examples" / f"split={split}"
-        folder.mkdir(parents=True, exist_ok=True)
-        step = -(-n // files)
-        for f in range(files):
-            pq.write_table(table.slice(f * step, step).drop_columns(["split"]), folder / f"part-{f}.parquet")
+    for kind, cut, n_train in (("sequences", _sequences, train // 2), ("examples", _examples, train)):
+        for split, n, offset in (("train", n_train, 0), ("validation", validation, train)):
+            _write_split(cut(n, category, window, rng, split, offset), root / kind / f"split={split}", files)
     return Planted(root, jobs, window)
