@@ -12,12 +12,20 @@ Metrics (one row of contract ``EMBEDDING_MONITORING`` per run, computed in three
   users (events since the earlier run's cutoff) and inactive users; ``cos_median_checked`` is the median
   over users recomputed this run (carried-forward rows are trivially identical and left out);
 - ``staleness_histogram``: as_of_ts − last_event_ts in buckets ``<1d``, ``1-7d``, ``7-30d``, ``30-90d``,
-  ``>=90d`` and ``none``.
+  ``>=90d`` and ``none``;
+- collapse, on a fixed sample of computed users (the first ``sample_users`` by a hash of the user id):
+  ``sample_cos_p05`` / ``sample_cos_p50``, quantiles of the cosine between every two users of the sample (a
+  model that gives everyone the same vector has p05 ≈ 1), and, when the model and its job side table are
+  given, ``top10_distinct`` — how many distinct jobs the sample's top-10 lists hold — and
+  ``top10_distinct_share`` = that / min(10 × sample, catalogue) (a popularity-like model recommends the same
+  ten jobs to everyone: a share near 10 / (10 × sample)).
 
 Checks (:class:`Thresholds`, all configurable) and their names in ``failed_checks`` and error messages:
 ``rows`` (at least ``min_rows``), ``nan`` (at most ``max_nan_rows``), ``coverage`` (at least
 ``min_coverage``), ``cosine_collapse`` (median at least ``min_median_cosine``), ``fallback_share`` (at most
-``max_fallback_share``; 1.0 = off).
+``max_fallback_share``: a day where most rows are carried forward or cold start publishes old or empty
+vectors), ``embedding_collapse`` (``sample_cos_p05`` at most ``max_sample_cosine_p05``) and ``top10_diversity``
+(``top10_distinct_share`` at least ``min_top10_distinct_share``).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -45,7 +54,9 @@ class Thresholds:
     min_coverage: float = 0.95
     min_median_cosine: float = 0.5
     min_rows: int = 1
-    max_fallback_share: float = 1.0
+    max_fallback_share: float = 0.5
+    max_sample_cosine_p05: float = 0.99
+    min_top10_distinct_share: float = 0.05
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -140,6 +151,23 @@ def cosine_metrics(today: DataFrame, previous: DataFrame | None) -> dict[str, An
     return out
 
 
+def sample_metrics(sample: np.ndarray, top_lists: np.ndarray | None = None, n_jobs: int | None = None) -> dict[str, Any]:
+    """Collapse figures of a user sample: ``sample`` [n, D] embeddings, ``top_lists`` [n, 10] their top-10 job
+    indices (None when the model is not at hand), ``n_jobs`` the catalogue size (padding row excluded)."""
+    out: dict[str, Any] = {"sample_users": int(len(sample)), "sample_cos_p05": None, "sample_cos_p50": None,
+                           "top10_distinct": None, "top10_distinct_share": None}
+    norms = np.linalg.norm(sample, axis=1) if len(sample) else np.zeros(0)
+    unit = np.asarray(sample, np.float64)[norms > 0] / norms[norms > 0, None] if len(sample) else sample
+    if len(unit) >= 2:
+        cosines = (unit @ unit.T)[np.triu_indices(len(unit), k=1)]
+        out["sample_cos_p05"], out["sample_cos_p50"] = (float(v) for v in np.quantile(cosines, [0.05, 0.5]))
+    if top_lists is not None and len(top_lists):
+        distinct = int(np.unique(top_lists).size)
+        out["top10_distinct"] = distinct
+        out["top10_distinct_share"] = distinct / max(1, min(top_lists.size, n_jobs or top_lists.size))
+    return out
+
+
 def evaluate(metrics: dict[str, Any], thresholds: Thresholds) -> list[tuple[str, str]]:
     """The failed checks as (name, message); empty when the partition may be published."""
     failed = []
@@ -157,7 +185,20 @@ def evaluate(metrics: dict[str, Any], thresholds: Thresholds) -> list[tuple[str,
                                           "(same model version): embeddings no longer match their users"))
     share = metrics["fallback_share"]
     if share is not None and share > thresholds.max_fallback_share:
-        failed.append(("fallback_share", f"fallback share {share:.3f} > {thresholds.max_fallback_share}"))
+        failed.append(("fallback_share", f"fallback share {share:.3f} > {thresholds.max_fallback_share}: "
+                                          f"{metrics['carried_forward']} rows carried forward and {metrics['cold_start']} "
+                                          "cold starts; check the inference inputs' lookback and --min-events"))
+    p05 = metrics.get("sample_cos_p05")
+    if p05 is not None and p05 > thresholds.max_sample_cosine_p05:
+        failed.append(("embedding_collapse", f"95% of the pairs of {metrics['sample_users']} sampled users have a cosine "
+                                             f"above {p05:.4f} > {thresholds.max_sample_cosine_p05}: the model gives "
+                                             "everyone nearly the same vector; check its training run"))
+    diversity = metrics.get("top10_distinct_share")
+    if diversity is not None and diversity < thresholds.min_top10_distinct_share:
+        failed.append(("top10_diversity", f"the top-10 lists of {metrics['sample_users']} sampled users hold "
+                                          f"{metrics['top10_distinct']} distinct jobs (share {diversity:.4f} < "
+                                          f"{thresholds.min_top10_distinct_share}): the model recommends the same jobs "
+                                          "to everyone; compare it with the popularity ranking"))
     return failed
 
 

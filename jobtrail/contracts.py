@@ -267,6 +267,11 @@ EMBEDDING_MONITORING = pa.schema(
           for name, t in (("pairs", pa.int64()), ("p05", pa.float64()), ("p50", pa.float64()), ("p95", pa.float64()))],
         pa.field("cos_median_checked", pa.float64()),  # median over recomputed users with an earlier embedding
         pa.field("staleness_histogram", pa.map_(pa.string(), pa.int64())),  # as_of_ts − last_event_ts buckets
+        pa.field("sample_users", pa.int64()),  # computed users in the collapse sample
+        pa.field("sample_cos_p05", pa.float64()),  # pairwise cosine quantiles within the sample
+        pa.field("sample_cos_p50", pa.float64()),
+        pa.field("top10_distinct", pa.int64()),  # distinct jobs in the sample's top-10 lists (model given)
+        pa.field("top10_distinct_share", pa.float64()),
         pa.field("thresholds", pa.string(), nullable=False),  # JSON
     ],
     metadata={"contract": "embedding_monitoring", "partition": "as_of_date"},

@@ -129,6 +129,15 @@ def resolve(args: InferArgs) -> tuple[Path, str, str]:
     return resolved.path, resolved.name, resolved.version
 
 
+def locate_model(model: str) -> Path:
+    """The local SavedModel directory of a ``--model`` value (a directory, or a ``models:/`` URI resolved)."""
+    if Path(model).is_dir():
+        return Path(model)
+    from tf_models.registry import resolve_model
+
+    return resolve_model(model).path
+
+
 def plan(inputs: DataFrame, previous: DataFrame | None, *, storage: str, incremental: bool) -> DataFrame:
     """``inputs`` + ``action`` (compute | carry | cold) + the previous stored embedding as ``prev_*`` columns."""
     stored = ft.stored_columns(storage)

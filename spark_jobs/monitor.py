@@ -4,7 +4,10 @@ Reads the rows of ``--as-of`` and one model version from the feature table (``--
 ``--model-version``; by default the only model written that day, or the latest version of
 ``--model-name``), the same version's latest earlier partition (day-over-day cosine: a new version is
 compared only with itself), and the clean events of the ``--active-days`` days before the cutoff (the
-day's active users). Metrics and checks are described in :mod:`feature_store.monitoring`.
+day's active users). A fixed sample of ``--sample-users`` computed users is checked for collapse; with
+``--model`` (the SavedModel or ``models:/`` URI that wrote the partition, as inference takes it) and
+``--job-table`` their top-10 jobs are ranked too. Metrics and checks are described in
+:mod:`feature_store.monitoring`.
 
 Outputs, written before the verdict so a failed run is recorded too:
 
@@ -13,11 +16,14 @@ Outputs, written before the verdict so a failed run is recorded too:
 - ``<report-dir>/<as-of>__<model>__<version>.md`` (readable report) and ``.json`` (the same row).
 
 Then :func:`run` raises :class:`feature_store.monitoring.MonitoringFailed` naming every failed check
-(``rows``, ``nan``, ``coverage``, ``cosine_collapse``, ``fallback_share``); ``main`` prints it and exits
+(``rows``, ``nan``, ``coverage``, ``cosine_collapse``, ``fallback_share``, ``embedding_collapse``,
+``top10_diversity``); ``main`` prints it and exits
 with status 1, so spark-submit fails and the DAG does not publish.
 
     spark-submit spark_jobs/monitor.py --as-of 2026-10-31 --model-name jobtrail --model-version 3 \\
-        [--min-coverage 0.95] [--min-median-cosine 0.5] [--max-nan-rows 0] [--max-fallback-share 1.0]
+        [--model models:/jobtrail/3 --job-table data/job_side_table/ds=2026-10-30] \\
+        [--min-coverage 0.95] [--min-median-cosine 0.5] [--max-nan-rows 0] [--max-fallback-share 0.5] \\
+        [--max-sample-cosine-p05 0.99] [--min-top10-distinct-share 0.05] [--sample-users 200]
     jobtrail monitor --as-of 2026-10-31
 """
 
@@ -32,13 +38,15 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from feature_store import table as ft
-from feature_store.monitoring import MonitoringFailed, Thresholds, evaluate, partition_metrics, render_markdown
+from feature_store.monitoring import (MonitoringFailed, Thresholds, evaluate, invalid, partition_metrics,
+                                     render_markdown, sample_metrics)
 from feature_store.selection import pick_model
-from jobtrail.argtypes import cli_path, int_range, model_name, number, run_id, version_label
+from jobtrail.argtypes import cli_path, int_range, model_name, model_ref, number, run_id, version_label
 from jobtrail.contracts import EMBEDDING_MONITORING, Tables
 from jobtrail.errors import DataContractError
 from spark_jobs.common import add_data_root, data_root, iso_date, read_delta
@@ -57,6 +65,9 @@ class MonitorArgs:
     model_version: str | None = None
     active_days: int = 1
     run_id: str | None = None
+    model: str | None = None
+    job_table: Path | None = None
+    sample_users: int = 200
 
 
 def parse_args(argv: list[str] | None = None) -> MonitorArgs:
@@ -72,19 +83,30 @@ def parse_args(argv: list[str] | None = None) -> MonitorArgs:
     parser.add_argument("--active-days", type=int_range(1, 366), default=1,
                         help="active = events on these days before as-of")
     parser.add_argument("--run-id", type=run_id, default=None)
+    parser.add_argument("--model", type=model_ref, default=None,
+                        help="the model that wrote the partition (SavedModel dir or models:/ URI); with --job-table "
+                             "the sample's top-10 jobs are checked")
+    parser.add_argument("--job-table", type=cli_path, default=None, help="the job side table inference used")
+    parser.add_argument("--sample-users", type=int_range(2, 100_000), default=200,
+                        help="computed users in the collapse sample")
     defaults = Thresholds()
     parser.add_argument("--max-nan-rows", type=int_range(0, 2**62), default=defaults.max_nan_rows)
     parser.add_argument("--min-coverage", type=number(0, 1), default=defaults.min_coverage)
     parser.add_argument("--min-median-cosine", type=number(-1, 1), default=defaults.min_median_cosine)
     parser.add_argument("--min-rows", type=int_range(0, 2**62), default=defaults.min_rows)
     parser.add_argument("--max-fallback-share", type=number(0, 1), default=defaults.max_fallback_share)
+    parser.add_argument("--max-sample-cosine-p05", type=number(-1, 1), default=defaults.max_sample_cosine_p05)
+    parser.add_argument("--min-top10-distinct-share", type=number(0, 1), default=defaults.min_top10_distinct_share)
     add_data_root(parser)
     a = parser.parse_args(argv)
+    if (a.model is None) != (a.job_table is None):
+        parser.error("--model and --job-table go together (the sample's top-10 lists need both)")
     root = data_root(a.data_root)
-    thresholds = Thresholds(a.max_nan_rows, a.min_coverage, a.min_median_cosine, a.min_rows, a.max_fallback_share)
+    thresholds = Thresholds(a.max_nan_rows, a.min_coverage, a.min_median_cosine, a.min_rows, a.max_fallback_share,
+                            a.max_sample_cosine_p05, a.min_top10_distinct_share)
     return MonitorArgs(a.as_of, a.features or root / Tables.FEATURE_TABLE, a.events or root / Tables.CLEAN_EVENTS,
                        a.out or root / Tables.MONITORING, a.report_dir or root / "monitoring_reports", thresholds,
-                       a.model_name, a.model_version, a.active_days, a.run_id)
+                       a.model_name, a.model_version, a.active_days, a.run_id, a.model, a.job_table, a.sample_users)
 
 
 def select_partition(features: DataFrame, as_of: date, model_name: str | None, model_version: str | None) -> tuple[str, str]:
@@ -103,10 +125,37 @@ def active_users(events: DataFrame, *, as_of: date, days: int) -> DataFrame:
     return events.where(F.col("ds").between(F.lit(start), F.lit(as_of - timedelta(days=1)))).select("user_id").distinct()
 
 
+def collapse_sample(today: DataFrame, n: int) -> np.ndarray:
+    """[≤ n, D] embeddings of a fixed sample of computed users (the first ``n`` by a hash of the user id)."""
+    usable = ~invalid(F.col("embedding"), F.col("embedding_dim")) & ~F.col("is_fallback")
+    rows = (today.where(usable).select("user_id", "embedding")
+            .orderBy(F.xxhash64("user_id"), "user_id").limit(n).collect())
+    return np.array([r.embedding for r in rows], np.float64) if rows else np.zeros((0, 0))
+
+
+def top10_lists(model: str, job_table: Path, users: np.ndarray) -> tuple[np.ndarray, int]:
+    """(top-10 job indices [n, 10], catalogue size) of stored user embeddings, scored by the model that wrote them."""
+    from feature_store.savedmodel import ModelSpec, encode_jobs, load_model
+    from jobtrail.job_table_io import job_table_arrays, load_job_table
+    from spark_jobs.infer import locate_model
+    from tf_models.metrics import top_k
+    from tf_models.scoring import linear_queries
+
+    model_dir = locate_model(model)
+    spec = ModelSpec.from_dir(model_dir)
+    table, vocab = load_job_table(job_table)
+    spec.check_side_table(vocab, str(job_table))
+    saved = load_model(model_dir)
+    jobs = np.asarray(encode_jobs(saved, job_table_arrays(table), spec), np.float64)
+    q, bias = linear_queries(saved, users.astype(np.float32), jobs)
+    return top_k(q @ jobs.T + bias, 10, exclude=[np.array([0])] * len(users)), len(jobs) - 1
+
+
 def write_row(spark: SparkSession, row: dict[str, Any], path: Path) -> None:
-    """Replace this (as-of, model, version)'s row of the monitoring table."""
+    """Replace this (as-of, model, version)'s row of the monitoring table (columns added since it was created
+    are merged into its schema)."""
     df = spark.createDataFrame([row], spark_schema(EMBEDDING_MONITORING))
-    (df.write.format("delta").mode("overwrite").partitionBy("as_of_date")
+    (df.write.format("delta").mode("overwrite").option("mergeSchema", "true").partitionBy("as_of_date")
      .option("replaceWhere", ft.replace_predicate(row["as_of_date"], row["model_name"], row["model_version"]))
      .option("userMetadata", json.dumps({"job": "monitor", "run_id": row["run_id"]})).save(str(path)))
 
@@ -127,6 +176,10 @@ def run(spark: SparkSession, args: MonitorArgs) -> dict[str, Any]:
     previous_date, previous = ft.previous_partition(spark, args.features, args.as_of, name, version)
     active = active_users(read_delta(spark, args.events), as_of=args.as_of, days=args.active_days)
     metrics = partition_metrics(today, ft.decode(previous) if previous is not None else None, active)
+    sample = collapse_sample(today, args.sample_users)
+    tops, n_jobs = (top10_lists(args.model, args.job_table, sample) if args.model is not None and len(sample)
+                    else (None, None))
+    metrics |= sample_metrics(sample, tops, n_jobs)
     failures = evaluate(metrics, args.thresholds)
     row = {"run_id": args.run_id or f"monitor-{args.as_of}-{uuid.uuid4().hex[:8]}", "as_of_date": args.as_of,
            "model_name": name, "model_version": version, "previous_as_of_date": previous_date,

@@ -6,11 +6,15 @@ Both models score the validation split of ``--examples`` through their SavedMode
 (``spark_jobs/examples.py --format sequences``, the default) that is the task the daily embedding serves: each
 validation user's embedding as of ``valid_from`` ranks the whole catalogue and the metric is Recall@10 of the
 positives of the horizon after it (:func:`tf_models.scoring.retrieve_sequences`); on one-target windows
-(``--format windows``) it is the proxy AUC (:func:`tf_models.scoring.score_examples`). The alias moves to the
-candidate only when its metric beats the champion's by more than ``--min-improvement`` (or there is no
-champion yet). The comparison is
-logged to the candidate's MLflow run (metrics ``gate_*``) and as a tag on the model version; the JSON printed
-last is ``{"promoted", "reason", "candidate": {...}, "champion": {...} | null}``.
+(``--format windows``) it is the proxy AUC (:func:`tf_models.scoring.score_examples`).
+
+Before any comparison the candidate must beat a model-free baseline on the same validation data — the
+popularity ranking of the training targets on sequences (:func:`tf_models.scoring.popularity_sequences`),
+chance (AUC 0.5) on windows — so not even a first model is promoted when it ranks worse than "everyone gets
+the most popular jobs". The alias then moves to the candidate when its metric beats the champion's by more
+than ``--min-improvement`` (or there is no champion yet). The comparison is logged to the candidate's MLflow
+run (metrics ``gate_*``) and as a tag on the model version; the JSON printed last is
+``{"promoted", "reason", "metric", "candidate": {...}, "champion": {...} | null, "baseline": {...}}``.
 """
 
 from __future__ import annotations
@@ -72,6 +76,33 @@ def evaluate(uri: str, args: PromoteArgs) -> dict[str, Any]:
     return {"version": model.version, **ranking_metrics(labels, logits, weights, kinds)}
 
 
+def baseline(args: PromoteArgs, metric: str) -> dict[str, Any]:
+    """The model-free floor on the gate's validation data: popularity's Recall@10 on sequences, chance's AUC."""
+    if metric == "auc":
+        return {"name": "chance", "auc": 0.5}
+    from tf_models.scoring import popularity_sequences
+
+    return {"name": "popularity", **popularity_sequences(args.examples, job_table=args.job_table)}
+
+
+def decide(metric: str, candidate: dict[str, Any], champion: dict[str, Any] | None, floor: dict[str, Any],
+           margin: float, alias_name: str) -> tuple[bool, str]:
+    """(promote?, why): beat the baseline first, then the champion (if any) by more than ``margin``."""
+    score, base = candidate[metric], floor[metric]
+    if score is None:
+        return False, f"candidate {metric} undefined on this validation data"
+    if base is not None and score <= base:
+        return False, (f"candidate {metric} {score:.4f} does not beat the {floor['name']} baseline's {base:.4f} "
+                       "on this validation data")
+    beats = f"candidate {metric} {score:.4f} beats the {floor['name']} baseline's {base:.4f}"
+    if champion is None:
+        return True, f"no @{alias_name} yet; {beats}"
+    if champion[metric] is None:
+        return True, f"champion {metric} undefined on this validation data; {beats}"
+    return score > champion[metric] + margin, (f"candidate {metric} {score:.4f} vs champion {champion[metric]:.4f} "
+                                               f"(margin {margin}); {floor['name']} {base:.4f}")
+
+
 def run(args: PromoteArgs) -> dict[str, Any]:
     from tf_models.registry import alias_version, connect, set_alias
 
@@ -80,22 +111,18 @@ def run(args: PromoteArgs) -> dict[str, Any]:
     candidate = evaluate(f"models:/{args.name}/{args.version}", args)
     current = alias_version(args.name, args.alias, client)
     champion = evaluate(f"models:/{args.name}/{current}", args) if current and current != args.version else None
+    floor = baseline(args, PRIMARY)
     if current == args.version:
         promoted, reason = False, f"version {args.version} already is @{args.alias}"
-    elif champion is None:
-        promoted, reason = True, f"no @{args.alias} yet"
     else:
-        promoted = candidate[PRIMARY] is not None and (
-            champion[PRIMARY] is None or candidate[PRIMARY] > champion[PRIMARY] + args.min_improvement)
-        reason = (f"candidate {PRIMARY} {candidate[PRIMARY]:.4f} vs champion {champion[PRIMARY]:.4f} "
-                  f"(margin {args.min_improvement})") if champion[PRIMARY] is not None and candidate[PRIMARY] \
-            is not None else f"{PRIMARY} undefined on this validation data"
+        promoted, reason = decide(PRIMARY, candidate, champion, floor, args.min_improvement, args.alias)
     if promoted:
         set_alias(args.name, args.version, args.alias, client)
-    result = {"promoted": promoted, "reason": reason, "metric": PRIMARY, "candidate": candidate, "champion": champion}
+    result = {"promoted": promoted, "reason": reason, "metric": PRIMARY, "candidate": candidate, "champion": champion,
+              "baseline": floor}
     run_id = client.get_model_version(args.name, args.version).run_id
     if run_id:
-        for who, metrics in (("candidate", candidate), ("champion", champion)):
+        for who, metrics in (("candidate", candidate), ("champion", champion), ("baseline", floor)):
             for key, value in (metrics or {}).items():
                 if isinstance(value, float):
                     client.log_metric(run_id, f"gate_{who}_{key.replace('@', '_at_')}", value)

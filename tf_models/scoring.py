@@ -72,47 +72,91 @@ def retrieve_sequences(model_dir: str | Path, examples: str | Path, *, split: st
     against the row's dismisses and random negatives (the ``score`` logit). Scored through the SavedModel.
     """
     from tf_models import sequence_data
-    from tf_models.metrics import coverage_at_k, ndcg_at_k, recall_at_k, top_k
+    from tf_models.metrics import _auc, top_k
 
-    files = sequence_data.sequence_files(examples, split)
-    shapes = sequence_data.read_shapes(files)
+    shapes = sequence_data.read_shapes(sequence_data.sequence_files(examples, split))
     check_shapes(model_dir, examples, shapes)
     model = load(model_dir)
     jobs = encode_jobs(model, job_table or Path(examples) / "job_side_table")
     job_matrix = jobs.numpy().astype(np.float64)
-    recalls, ndcgs, tops, labels, logits, weights = [], [], [], [], [], []
-    for path in files:
+    summary = _RetrievalSummary(k, len(job_matrix) - 1)
+    labels, logits, weights = [], [], []
+    for chunk, targets, last in _last_positions(examples, split, shapes, batch_size):
+        users = model.signatures[ENCODE_USERS](job_embeddings=jobs,
+                                               **{n: tf.constant(chunk[n]) for n in CONTEXT_FEATURES})[USER_EMBEDDING]
+        scores = _all_scores(model, users, job_matrix)
+        summary.add(top_k(scores, k, exclude=[np.array([0])] * len(last)), targets)
+        rows = np.arange(len(last))
+        negatives = chunk["negative_job_index"].reshape(len(rows), shapes.context_length, -1)[rows, last]
+        negative_weight = chunk["negative_weight"].reshape(len(rows), shapes.context_length, -1)[rows, last]
+        for r in rows:
+            if targets[r, 0] > 0:
+                chosen = np.concatenate([[targets[r, 0]], negatives[r][negative_weight[r] > 0]])
+                labels.extend([1] + [0] * (len(chosen) - 1))
+                weights.extend([1.0] + list(negative_weight[r][negative_weight[r] > 0]))
+                logits.extend(scores[r, chosen])
+    return {**summary.result(), "auc": _auc(np.array(labels), np.array(logits), np.array(weights)) if labels else None}
+
+
+def popularity_sequences(examples: str | Path, *, split: str = "validation", job_table: str | Path | None = None,
+                         k: int = 10, batch_size: int = 2048) -> dict[str, float | int | None]:
+    """The popularity ranking on the gate's task: every user gets the jobs that were most often a target
+    (next or future) in the train split, ties by job index. The same keys as :func:`retrieve_sequences` but
+    ``auc``: the baseline a model must beat before it may be promoted."""
+    from tf_models import sequence_data
+
+    shapes = sequence_data.read_shapes(sequence_data.sequence_files(examples, split))
+    n_jobs = load_job_table(job_table or Path(examples) / "job_side_table")[0].num_rows
+    counts = sequence_data.target_counts(sequence_data.sequence_files(examples, "train"), n_jobs)
+    counts[0] = -np.inf  # the padding row is never recommended
+    ranked = np.argsort(-counts, kind="stable")[:k]
+    summary = _RetrievalSummary(k, n_jobs - 1)
+    for _, targets, last in _last_positions(examples, split, shapes, batch_size):
+        summary.add(np.tile(ranked, (len(last), 1)), targets)
+    return summary.result()
+
+
+def _last_positions(examples: str | Path, split: str, shapes, batch_size: int):
+    """(chunk, targets [B, 1 + K], last position [B]) of every chunk of ``split``: a row's targets are those of
+    its last position (on the validation split, the horizon after ``valid_from``)."""
+    from tf_models import sequence_data
+
+    for path in sequence_data.sequence_files(examples, split):
         for chunk in sequence_data.read_file(path, shapes, chunk_rows=batch_size):
-            users = model.signatures[ENCODE_USERS](job_embeddings=jobs,
-                                                   **{n: tf.constant(chunk[n]) for n in CONTEXT_FEATURES})[USER_EMBEDDING]
             last = np.maximum(chunk["context_length"] - 1, 0)
             rows = np.arange(len(last))
             targets = np.concatenate([chunk["next_job_index"][rows, last, None],
                                       chunk["future_job_index"].reshape(len(rows), shapes.context_length, -1)[rows, last]],
                                      axis=1)
-            scores = _all_scores(model, users, job_matrix)
-            ranked = top_k(scores, k, exclude=[np.array([0])] * len(rows))
-            for r in rows:
-                relevant = set(int(j) for j in targets[r] if j > 0)
-                if relevant:
-                    recalls.append(recall_at_k(ranked[r], relevant, k))
-                    ndcgs.append(ndcg_at_k(ranked[r], relevant, k))
-                    tops.append(ranked[r])
-            negatives = chunk["negative_job_index"].reshape(len(rows), shapes.context_length, -1)[rows, last]
-            negative_weight = chunk["negative_weight"].reshape(len(rows), shapes.context_length, -1)[rows, last]
-            for r in rows:
-                if targets[r, 0] > 0:
-                    chosen = np.concatenate([[targets[r, 0]], negatives[r][negative_weight[r] > 0]])
-                    labels.extend([1] + [0] * (len(chosen) - 1))
-                    weights.extend([1.0] + list(negative_weight[r][negative_weight[r] > 0]))
-                    logits.extend(scores[r, chosen])
-    from tf_models.metrics import _auc
+            yield chunk, targets, last
 
-    return {"recall@10": float(np.mean(recalls)) if recalls else None,
-            "ndcg@10": float(np.mean(ndcgs)) if ndcgs else None,
-            "coverage@10": coverage_at_k(np.array(tops), len(job_matrix) - 1) if tops else None,
-            "users": len(recalls),
-            "auc": _auc(np.array(labels), np.array(logits), np.array(weights)) if labels else None}
+
+class _RetrievalSummary:
+    """Recall@k / NDCG@k (means over the rows with a target) and P90 coverage@k of their top-k lists."""
+
+    def __init__(self, k: int, n_items: int) -> None:
+        self.k, self.n_items = k, n_items
+        self.recalls: list[float] = []
+        self.ndcgs: list[float] = []
+        self.tops: list[np.ndarray] = []
+
+    def add(self, ranked: np.ndarray, targets: np.ndarray) -> None:
+        from tf_models.metrics import ndcg_at_k, recall_at_k
+
+        for top, row in zip(ranked, targets):
+            relevant = set(int(j) for j in row if j > 0)
+            if relevant:
+                self.recalls.append(recall_at_k(top, relevant, self.k))
+                self.ndcgs.append(ndcg_at_k(top, relevant, self.k))
+                self.tops.append(top)
+
+    def result(self) -> dict[str, float | int | None]:
+        from tf_models.metrics import coverage_at_k
+
+        return {f"recall@{self.k}": float(np.mean(self.recalls)) if self.recalls else None,
+                f"ndcg@{self.k}": float(np.mean(self.ndcgs)) if self.ndcgs else None,
+                f"coverage@{self.k}": coverage_at_k(np.array(self.tops), self.n_items) if self.tops else None,
+                "users": len(self.recalls)}
 
 
 def _all_scores(model, users: tf.Tensor, job_matrix: np.ndarray) -> np.ndarray:

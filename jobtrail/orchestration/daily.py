@@ -49,7 +49,7 @@ def model_steps(plan: DailyPlan, model_dir: str | Path, model_name: str, model_v
     infer = ["--as-of", plan.as_of.isoformat(), "--model", pinned, "--job-table", str(plan.job_table),
              "--mode", "incremental" if plan.incremental else "full", "--data-root", str(plan.data_root)]
     monitor = ["--as-of", plan.as_of.isoformat(), "--model-name", model_name, "--model-version", str(model_version),
-               "--data-root", str(plan.data_root)]
+               "--model", pinned, "--job-table", str(plan.job_table), "--data-root", str(plan.data_root)]
     if run_id:
         infer += ["--run-id", run_id]
         monitor += ["--run-id", run_id]

@@ -57,6 +57,9 @@ def tables(tmp_path_factory):
     zero = base.copy()
     zero[0] = 0.0  # a computed all-zero embedding (e.g. the per-action mean of a user with only searches)
     data += rows("zero", DAY1, zero) + rows("zero", DAY2, zero)
+    same = np.tile(base[:1], (len(USERS), 1)) + rng.normal(scale=1e-4, size=base.shape)  # everyone ≈ one vector
+    data += rows("same", DAY2, same)
+    data += rows("stale", DAY2, drift, fallback={u: "carry" for u in USERS[10:]})  # 30 of 40 rows carried forward
     write_deltalake(root / "features", pa.Table.from_pylist(data, USER_EMBEDDING), partition_by=["as_of_date"])
     events = pa.table({"user_id": USERS[:20], "event_type": ["view"] * 20,
                        "ts": pa.array([datetime(2026, 10, 10, 12)] * 20, pa.timestamp("us", "UTC")), "ds": [DAY1] * 20})
@@ -79,6 +82,9 @@ def test_a_normal_run_passes_with_one_row_and_a_report(spark, tables):
     assert result["cos_median_checked"] > 0.95 and result["cos_active_pairs"] == 20 and result["cos_inactive_pairs"] == 19
     assert result["staleness_histogram"] == {"<1d": 20, "1-7d": 20, "7-30d": 0, "30-90d": 0, ">=90d": 0, "none": 0}
     assert 0 < result["norm_p00"] <= result["norm_p50"] <= result["norm_p100"]
+    # the collapse sample: the 38 computed users, independent random vectors (no model given: no top-10 lists)
+    assert result["sample_users"] == 38 and -0.9 < result["sample_cos_p05"] < result["sample_cos_p50"] < 0.5
+    assert result["top10_distinct"] is None
     report = (tables / "reports" / f"{DAY2}__m__ok.md").read_text()
     assert "Status: PASS" in report and "coverage" in report
     assert json.loads((tables / "reports" / f"{DAY2}__m__ok.json").read_text())["run_id"] == "m1"
@@ -92,6 +98,8 @@ def test_a_normal_run_passes_with_one_row_and_a_report(spark, tables):
     ("nan", "nan", "2 rows with NaN/inf/null values"),
     ("cov", "coverage", "15 of 20 active users have a row"),
     ("shuf", "cosine_collapse", "median day-over-day cosine"),
+    ("same", "embedding_collapse", r"95% of the pairs of 40 sampled users have a cosine above 1.0000 > 0.99"),
+    ("stale", "fallback_share", "fallback share 0.750 > 0.5: 30 rows carried forward"),
 ])
 def test_bad_partitions_fail_naming_the_check(spark, tables, version, check, message):
     with pytest.raises(MonitoringFailed, match=f"check '{check}' failed: {message}"):

@@ -72,6 +72,29 @@ def test_users_with_one_to_three_events_are_computed_and_told_apart(spark, chain
     assert len(set(lists)) >= 0.5 * len(distinct_histories) and largest <= 0.1 * len(lists), (
         len(set(lists)), len(distinct_histories), largest)
 
+    # monitoring ranks a sample's top-10 jobs with the same model: this partition passes, the same rows with
+    # everyone's vector replaced by one user's (a collapsed model) fail both collapse checks
+    from feature_store.monitoring import MonitoringFailed
+    from spark_jobs import monitor
+
+    def monitored(features_dir, version):
+        return monitor.parse_args([
+            "--as-of", str(as_of), "--model-name", "jobtrail", "--model-version", version, "--features",
+            str(features_dir), "--events", str(tmp_path / "sparse_events"), "--out", str(tmp_path / "monitoring"),
+            "--report-dir", str(tmp_path / "reports"), "--model", model_dir, "--job-table",
+            str(ex / "job_side_table"), "--min-coverage", "0"])
+
+    healthy = monitor.run(spark, monitored(tmp_path / "features", "1"))
+    assert healthy["status"] == "pass" and healthy["sample_users"] == min(200, len(features))
+    assert healthy["top10_distinct"] > 20 and healthy["sample_cos_p05"] < 0.99
+    one = spark.read.format("delta").load(str(tmp_path / "features")).limit(1).select("embedding").first().embedding
+    (spark.read.format("delta").load(str(tmp_path / "features"))
+     .withColumn("embedding", F.array(*[F.lit(float(x)) for x in one])).withColumn("model_version", F.lit("9"))
+     .write.format("delta").partitionBy("as_of_date").save(str(tmp_path / "collapsed")))
+    with pytest.raises(MonitoringFailed, match="check 'embedding_collapse' failed.*check 'top10_diversity' failed: "
+                                               "the top-10 lists of .* sampled users hold 10 distinct jobs"):
+        monitor.run(spark, monitored(tmp_path / "collapsed", "9"))
+
     # every other aggregator trains on the same sequences, exports and runs through batch inference unchanged
     for aggregator in ("mean", "decay", "cnn", "multiseq"):
         other = run(parse_args(["--model", aggregator, "--examples", str(ex), "--out", str(tmp_path / aggregator),
