@@ -80,6 +80,7 @@ class TrainArgs:
     temperature: float = 0.05
     sampled_negatives: int = 1024
     full_softmax: bool = False
+    next_weight: float = 1.0
     future_weight: float = 1.0
     bce_weight: float = 0.1
     job_ids: bool = True
@@ -100,7 +101,7 @@ class TrainArgs:
         return ModelConfig(aggregator=self.model, job_dim=self.embedding_dim, aggregator_params=params,
                            retrieval_weight=self.retrieval_weight, objective=self.objective,
                            temperature=self.temperature, sampled_negatives=self.sampled_negatives,
-                           full_softmax=self.full_softmax, future_weight=self.future_weight,
+                           full_softmax=self.full_softmax, next_weight=self.next_weight, future_weight=self.future_weight,
                            bce_weight=self.bce_weight, job_ids=self.job_ids, action_types=self.action_types())
 
     def action_types(self) -> tuple[str, ...]:
@@ -150,6 +151,7 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     p.add_argument("--sampled-negatives", type=int_range(1, 2**20), default=1024,
                    help="dense: uniform draws from the side table added to the in-batch candidates")
     p.add_argument("--full-softmax", action="store_true", help="dense: the whole catalogue as candidates")
+    p.add_argument("--next-weight", type=number(0, 100), default=1.0, help="dense: weight of next-target pairs")
     p.add_argument("--future-weight", type=number(0, 100), default=1.0, help="dense: weight of future-window pairs")
     p.add_argument("--bce-weight", type=number(0, 100), default=0.1, help="dense: auxiliary BCE on negatives")
     p.add_argument("--no-job-ids", dest="job_ids", action="store_false", help="content encoder only, no id embedding")

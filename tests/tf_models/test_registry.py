@@ -58,3 +58,55 @@ def test_model_names_and_uris_are_validated(data_root, tmp_path):
         registry.resolve_model(str(tmp_path / "missing"))
     with pytest.raises(SystemExit):
         promote.parse_args(["--name", "ok", "--version", "latest", "--examples", str(tmp_path)])
+
+
+
+def popular_horizon(planted, out):
+    """A copy of the planted examples whose validation horizon holds only the most popular training targets:
+    popularity ranks every horizon perfectly there, so no model can beat it."""
+    import shutil
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from tf_models.sequence_data import sequence_files, target_counts
+
+    shutil.copytree(planted.root, out)
+    counts = target_counts(sequence_files(out, "train"), int(counts_rows(out)))
+    counts[0] = -1
+    top = np.argsort(-counts, kind="stable")[:10]
+    for path in sequence_files(out, "validation"):
+        table = pq.read_table(path)
+        for name in ("next_job_index", "future_job_index"):
+            column = table.column(name).combine_chunks()
+            values = column.values.to_numpy(zero_copy_only=False).copy()
+            where = np.flatnonzero(values > 0)
+            values[where] = top[np.arange(where.size) % (1 if name == "next_job_index" else 10)]
+            table = table.set_column(table.schema.get_field_index(name), name,
+                                     pa.ListArray.from_arrays(column.offsets, pa.array(values, column.type.value_type)))
+        assert pc.sum(pc.list_value_length(table.column("next_job_index"))).as_py() > 0
+        pq.write_table(table, path)
+    return out
+
+
+def counts_rows(examples):
+    from jobtrail.job_table_io import load_job_table
+
+    return load_job_table(examples / "job_side_table")[0].num_rows
+
+
+def test_a_candidate_below_popularity_is_never_promoted_not_even_the_first(planted, data_root, tmp_path):
+    """On a validation horizon where everyone engages with the most popular jobs, a model that learned the planted
+    signal ranks below popularity, so it does not become the first champion; the baseline is recorded."""
+    examples = popular_horizon(planted, tmp_path / "examples")
+    trained = run(parse_args(["--examples", str(examples), "--registered-name", "planted_pop", "--model", "mean",
+                              *SMALL, "--out", str(tmp_path / "run"), "--epochs", "1"]))
+    result = promote.run(promote.parse_args(["--name", "planted_pop", "--version", "1", "--examples", str(examples)]))
+    assert result["baseline"]["name"] == "popularity" and result["baseline"]["recall@10"] == pytest.approx(1.0)
+    assert result["champion"] is None and result["candidate"]["recall@10"] < 1.0
+    assert not result["promoted"] and "does not beat the popularity baseline's 1.0000" in result["reason"]
+    assert registry.alias_version("planted_pop") is None
+    logged = registry.connect().get_run(trained["run_id"]).data.metrics
+    assert logged["gate_baseline_recall_at_10"] == pytest.approx(1.0)
