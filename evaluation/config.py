@@ -86,13 +86,17 @@ class TrainSpec:
     learning_rate: float = 2e-3
     patience: int = 1
     dropout: float = 0.1
+    temperature: float = 0.05
+    future_weight: float = 1.0
+    lr_schedule: str = "constant"
 
     def argv(self) -> list[str]:
         return ["--epochs", str(self.epochs), "--batch-size", str(self.batch_size),
                 "--embedding-dim", str(self.embedding_dim), "--d-model", str(self.d_model),
                 "--heads", str(self.heads), "--layers", str(self.layers), "--filters", str(self.filters),
                 "--learning-rate", str(self.learning_rate), "--patience", str(self.patience),
-                "--dropout", str(self.dropout)]
+                "--dropout", str(self.dropout), "--temperature", str(self.temperature),
+                "--future-weight", str(self.future_weight), "--lr-schedule", self.lr_schedule]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@
 Spark steps run through ``spark-submit`` on ``local[2]``; every task's log is under ``<out>/airflow/logs`` and
 each DAG run's full output in ``<out>/logs``.
 
-    python -m jobtrail.demo --out data/demo [--users 2000 --days 30 --aggregator transformer --epochs 3]
+    python -m jobtrail.demo --out data/demo [--users 2000 --days 30 --aggregator transformer --epochs 10 --batch-size 64]
 """
 
 from __future__ import annotations
@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--aggregator", choices=AGGREGATORS, default="transformer")
     parser.add_argument("--baselines", default="mean,decay", help="comma-separated, from mean,decay ('' for none)")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=64,
+                        help="the demo's ~1,100 training sequences need small batches to get enough steps")
     parser.add_argument("--window", type=int, default=32)
     parser.add_argument("--keep", action="store_true", help="reuse --out instead of starting from scratch")
     args = parser.parse_args(argv)
@@ -188,10 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     migrate(env, log=logs / "airflow-db-migrate.log")
     print(f"[3/6] Airflow metadata (SQLite) in {out / 'airflow'}; DAGs from dags/  ({_clock(started)})", flush=True)
 
-    valid_from = history_end - timedelta(days=2)
+    valid_from = history_end - timedelta(days=7)  # a week of validation horizon: enough users for the gate
     baselines = [b for b in args.baselines.split(",") if b]
     conf = {"start": first.isoformat(), "end": history_end.isoformat(), "valid_from": valid_from.isoformat(),
-            "aggregator": args.aggregator, "window": args.window, "epochs": args.epochs, "baselines": baselines}
+            "aggregator": args.aggregator, "window": args.window, "epochs": args.epochs,
+            "batch_size": args.batch_size, "baselines": baselines}
     print(f"[4/6] training DAG: airflow dags test jobtrail_training --conf '{json.dumps(conf)}'", flush=True)
     try:
         took = dags_test("jobtrail_training", conf, env, log=logs / "jobtrail_training.log")

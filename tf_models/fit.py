@@ -97,6 +97,14 @@ def _distributed(strategy: tf.distribute.Strategy, source: Any, files: list[str]
     return strategy.distribute_datasets_from_function(make)
 
 
+def learning_rate(args: Any, steps_per_epoch: int) -> float | tf.keras.optimizers.schedules.LearningRateSchedule:
+    """``--learning-rate``, constant or cosine-decayed to 5% of it over ``--epochs`` × ``steps_per_epoch`` steps."""
+    if args.lr_schedule == "constant":
+        return args.learning_rate
+    return tf.keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=args.epochs * steps_per_epoch,
+                                                     alpha=0.05)
+
+
 def fit_and_export(args: Any, config: ModelConfig, out: Path) -> dict[str, Any]:
     """Train ``config`` on ``args.examples`` into ``out``; returns metrics, model_dir, throughput, is_chief."""
     deterministic = args.deterministic if args.deterministic is not None else not tf.config.list_physical_devices("GPU")
@@ -126,7 +134,7 @@ def fit_and_export(args: Any, config: ModelConfig, out: Path) -> dict[str, Any]:
     with strategy.scope():
         model = model_class(config, job_arrays=job_arrays, vocab=vocab, shapes=shapes,
                             candidate_probability=probability)
-        model.compile(optimizer=tf.keras.optimizers.Adam(args.learning_rate), jit_compile=False)
+        model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate(args, steps)), jit_compile=False)
         model(next(iter(source.make_dataset(train_files[:1], batch_size=2, shapes=shapes))))  # build: resumable
     materialised = job_arrays if args.materialise_jobs else None
     train = _distributed(strategy, source, train_files, batch=args.batch_size, shapes=shapes, shuffle=True,

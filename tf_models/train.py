@@ -61,6 +61,7 @@ class TrainArgs:
     batch_size: int = 512
     embedding_dim: int = 64
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
     seed: int = 7
     patience: int = 2
     retrieval_weight: float = 0.0
@@ -127,6 +128,8 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     p.add_argument("--batch-size", type=int_range(1, 2**20), default=512, help="global batch size")
     p.add_argument("--embedding-dim", type=int_range(1, 4096), default=64, help="D, the job embedding width")
     p.add_argument("--learning-rate", type=number(0, 1, above=True), default=1e-3)
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                   help="cosine: decay the learning rate to 5%% of --learning-rate over --epochs (SGDR without restarts)")
     p.add_argument("--seed", type=seed, default=7)
     p.add_argument("--patience", type=int_range(0, 1000), default=2, help="early stopping: epochs without a better val AUC")
     p.add_argument("--retrieval-weight", type=number(0, 100), default=0.0, help="> 0 adds the in-batch retrieval loss")

@@ -109,9 +109,10 @@ def training_params() -> dict[str, Any]:
         "baselines": Param([], type="array", items={"type": "string", "enum": list(BASELINES)}, uniqueItems=True,
                            title="Baselines to train for comparison", section=gate,
                            description="Trained on the same examples, reported next to the candidate, never promoted."),
-        "min_improvement": Param(0.0, type="number", minimum=0, maximum=1, title="Minimum AUC improvement",
-                                 section=gate, description="The candidate must beat the champion's validation AUC "
-                                                           "by more than this to be promoted."),
+        "min_improvement": Param(0.0, type="number", minimum=0, maximum=1, title="Minimum improvement",
+                                 section=gate, description="The candidate must beat the champion's validation "
+                                                           "Recall@10 (AUC on windows) by more than this, and the "
+                                                           "popularity ranking, to be promoted."),
         "refresh_daily": Param(False, type="boolean", title="Re-run the daily embeddings after a promotion",
                                section=gate, description="Triggers jobtrail_daily_embeddings for the last day."),
     }

@@ -87,3 +87,17 @@ def test_bad_arguments_are_rejected(planted, tmp_path):
         parse_args(["--model", "mean", "--examples", str(planted.root), "--out", str(tmp_path), "--decay-rate", "0.5,0.6"])
     with pytest.raises(SystemExit):
         parse_args(["--model", "lstm", "--examples", str(planted.root), "--out", str(tmp_path)])
+
+
+def test_cosine_learning_rate_decays_to_five_percent_over_the_run(planted, tmp_path):
+    from tf_models.fit import learning_rate
+
+    args = parse_args(["--model", "mean", "--examples", str(planted.root), "--out", str(tmp_path), "--epochs", "4",
+                       "--learning-rate", "0.01", "--lr-schedule", "cosine"])
+    schedule = learning_rate(args, steps_per_epoch=25)
+    assert float(schedule(0)) == pytest.approx(0.01) and float(schedule(50)) == pytest.approx(0.01 * (0.05 + 0.95 / 2))
+    assert float(schedule(100)) == pytest.approx(0.0005)
+    assert learning_rate(parse_args(["--model", "mean", "--examples", str(planted.root), "--out", str(tmp_path)]), 25) \
+        == pytest.approx(1e-3)
+    result = _train(planted, tmp_path / "run", "--model", "mean", "--epochs", "3", "--lr-schedule", "cosine")
+    assert np.isfinite(result["history"]["loss"]).all() and result["metrics"]["val_recall_at_10"] > RANDOM_RECALL
