@@ -112,12 +112,14 @@ def summary(data_root: Path, report: dict[str, Any], days: list[date]) -> str:
               f"promotion gate: promoted={promotion.get('promoted')} ({promotion.get('reason')})", "",
               "validation (same split for every model):", report["table"], "",
               "monitoring (one row per published partition):",
-              "  as_of_date  status  rows  scored  carried  cold  coverage  nan  norm_p50  cos_median  fallback_share"]
+              "  as_of_date  status  rows  scored  carried  cold  coverage  nan  norm_p50  cos_median  fallback_share  "
+              "sample_cos_p50  top10_distinct"]
     for row in monitoring_rows(data_root):
         lines.append(f"  {row['as_of_date']}  {row['status']:<6} {row['rows']:>5} {row['users_scored']:>7} "
                      f"{row['carried_forward']:>8} {row['cold_start']:>5} {_f(row['coverage'], 3):>9} "
                      f"{row['nan_rows']:>4} {_f(row['norm_p50'], 3):>9} {_f(row['cos_median_checked'], 3):>11} "
-                     f"{_f(row['fallback_share'], 3):>15}")
+                     f"{_f(row['fallback_share'], 3):>15} {_f(row.get('sample_cos_p50'), 3):>15} "
+                     f"{_f(row.get('top10_distinct'), 0):>15}")
     as_of = (days[-1] + timedelta(days=1)).isoformat()
     root = data_root.resolve()
     bin_dir = _shown(Path(sys.executable).parent)
