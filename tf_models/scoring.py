@@ -68,7 +68,8 @@ def retrieve_sequences(model_dir: str | Path, examples: str | Path, *, split: st
     For the validation split (``spark_jobs/examples.py --format sequences``) a row is one user's context as of
     ``valid_from``, exactly an inference input, and its targets are the positives of the horizon after it
     (the next one and the future window's). Returns ``recall@10`` / ``ndcg@10`` (means over users),
-    ``coverage@10`` (P90 coverage of the top-10 lists), ``users``, and the proxy ``auc`` of the next target
+    ``recall_new@10`` (the targets not in the user's context only: a model that re-recommends what the user
+    already saw scores nothing there), ``coverage@10`` (P90 coverage of the top-10 lists), ``users``, and the proxy ``auc`` of the next target
     against the row's dismisses and random negatives (the ``score`` logit). Scored through the SavedModel.
     """
     from tf_models import sequence_data
@@ -85,7 +86,7 @@ def retrieve_sequences(model_dir: str | Path, examples: str | Path, *, split: st
         users = model.signatures[ENCODE_USERS](job_embeddings=jobs,
                                                **{n: tf.constant(chunk[n]) for n in CONTEXT_FEATURES})[USER_EMBEDDING]
         scores = _all_scores(model, users, job_matrix)
-        summary.add(top_k(scores, k, exclude=[np.array([0])] * len(last)), targets)
+        summary.add(top_k(scores, k, exclude=[np.array([0])] * len(last)), targets, chunk["ctx_job_index"])
         rows = np.arange(len(last))
         negatives = chunk["negative_job_index"].reshape(len(rows), shapes.context_length, -1)[rows, last]
         negative_weight = chunk["negative_weight"].reshape(len(rows), shapes.context_length, -1)[rows, last]
@@ -111,8 +112,8 @@ def popularity_sequences(examples: str | Path, *, split: str = "validation", job
     counts[0] = -np.inf  # the padding row is never recommended
     ranked = np.argsort(-counts, kind="stable")[:k]
     summary = _RetrievalSummary(k, n_jobs - 1)
-    for _, targets, last in _last_positions(examples, split, shapes, batch_size):
-        summary.add(np.tile(ranked, (len(last), 1)), targets)
+    for chunk, targets, last in _last_positions(examples, split, shapes, batch_size):
+        summary.add(np.tile(ranked, (len(last), 1)), targets, chunk["ctx_job_index"])
     return summary.result()
 
 
@@ -132,31 +133,38 @@ def _last_positions(examples: str | Path, split: str, shapes, batch_size: int):
 
 
 class _RetrievalSummary:
-    """Recall@k / NDCG@k (means over the rows with a target) and P90 coverage@k of their top-k lists."""
+    """Recall@k / NDCG@k (means over the rows with a target) and P90 coverage@k of their top-k lists; and
+    ``recall_new@k``: the same recall over the targets that are not in the row's context (jobs new to the user,
+    as far as the context reaches), averaged over the rows that have one."""
 
     def __init__(self, k: int, n_items: int) -> None:
         self.k, self.n_items = k, n_items
         self.recalls: list[float] = []
         self.ndcgs: list[float] = []
+        self.new_recalls: list[float] = []
         self.tops: list[np.ndarray] = []
 
-    def add(self, ranked: np.ndarray, targets: np.ndarray) -> None:
+    def add(self, ranked: np.ndarray, targets: np.ndarray, seen: np.ndarray) -> None:
         from tf_models.metrics import ndcg_at_k, recall_at_k
 
-        for top, row in zip(ranked, targets):
+        for top, row, context in zip(ranked, targets, seen):
             relevant = set(int(j) for j in row if j > 0)
             if relevant:
                 self.recalls.append(recall_at_k(top, relevant, self.k))
                 self.ndcgs.append(ndcg_at_k(top, relevant, self.k))
                 self.tops.append(top)
+                new = relevant - set(int(j) for j in context)
+                if new:
+                    self.new_recalls.append(recall_at_k(top, new, self.k))
 
     def result(self) -> dict[str, float | int | None]:
         from tf_models.metrics import coverage_at_k
 
         return {f"recall@{self.k}": float(np.mean(self.recalls)) if self.recalls else None,
                 f"ndcg@{self.k}": float(np.mean(self.ndcgs)) if self.ndcgs else None,
+                f"recall_new@{self.k}": float(np.mean(self.new_recalls)) if self.new_recalls else None,
                 f"coverage@{self.k}": coverage_at_k(np.array(self.tops), self.n_items) if self.tops else None,
-                "users": len(self.recalls)}
+                "users": len(self.recalls), "users_new": len(self.new_recalls)}
 
 
 def _all_scores(model, users: tf.Tensor, job_matrix: np.ndarray) -> np.ndarray:
