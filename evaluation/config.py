@@ -87,6 +87,7 @@ class TrainSpec:
     patience: int = 1
     dropout: float = 0.1
     temperature: float = 0.05
+    sampled_negatives: int = 1024
     future_weight: float = 1.0
     lr_schedule: str = "constant"
 
@@ -96,7 +97,13 @@ class TrainSpec:
                 "--heads", str(self.heads), "--layers", str(self.layers), "--filters", str(self.filters),
                 "--learning-rate", str(self.learning_rate), "--patience", str(self.patience),
                 "--dropout", str(self.dropout), "--temperature", str(self.temperature),
+                "--sampled-negatives", str(self.sampled_negatives),
                 "--future-weight", str(self.future_weight), "--lr-schedule", self.lr_schedule]
+
+    @property
+    def key(self) -> str:
+        """A short stable hash of the settings: a cached run is reused only under the same ones."""
+        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -235,11 +242,15 @@ MEDIUM = replace(SMALL, name="medium", datasets=(_synthetic(3_000), _movielens(s
 """The small preset on 1.5× the synthetic users and denser MovieLens windows (a larger configuration whose
 duration was measured; see :data:`evaluation.cli.MEASURED`)."""
 
-SASREC_TRAIN = TrainSpec(epochs=12, batch_size=128, embedding_dim=64, d_model=64, heads=1, layers=2,
-                         learning_rate=1e-3, patience=3, dropout=0.3)
+SASREC_TRAIN = TrainSpec(epochs=14, batch_size=128, embedding_dim=64, d_model=64, heads=1, layers=2,
+                         learning_rate=1e-3, patience=3, dropout=0.3, temperature=0.1, sampled_negatives=4096)
 """SASRec's shape (2 blocks, one head, batch 128, learning rate 1e-3, maxlen 50) at D = 64, trained with the dense
-objective (sampled softmax over mixed negatives) for up to 12 epochs, early stopping on the validation Recall@10.
-Tried and not kept: batch 256 with learning rate 2e-3 (epochs 1.5× faster, half the gain per epoch) and
+objective (sampled softmax over mixed negatives: the batch's targets and 4,096 uniform draws, temperature 0.1) for
+up to 14 epochs, early stopping on the validation Recall@10. Measured on seed 1 at 6 epochs (HR@10 / NDCG@10,
+2026-12-06): temperature 0.05 0.721 / 0.514, 0.1 0.732 / 0.528, 0.2 0.727 / 0.518; with 4,096 uniform draws
+(0.1) 0.735 / 0.533; 10 epochs (0.1, 1,024 draws) 0.739 / 0.541. Tried and not kept: dropout 0.5 (0.694 / 0.481),
+auxiliary BCE weight 1.0 (0.712 / 0.505), future weight 0.25 (0.723 / 0.518; with a cosine learning-rate decay
+and temperature 0.1, 0.729), batch 256 with learning rate 2e-3 (epochs 1.5× faster, half the gain per epoch) and
 ``--length-buckets`` (epochs 1.3× faster, less gain per epoch)."""
 
 SASREC = EvalConfig(name="sasrec", datasets=(), train={}, amazon=AmazonSpec(), amazon_train=SASREC_TRAIN)

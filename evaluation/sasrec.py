@@ -233,7 +233,7 @@ def run(spark_factory, spec: AmazonSpec, train: TrainSpec, seeds: tuple[int, ...
     rows = [{"model": "popularity", "seed": None, **popularity(root, targets, sampled, histories)}]
     for model in spec.models:
         for seed in seeds:
-            out = root / "runs" / f"{model}-s{seed}"
+            out = root / "runs" / f"{model}-s{seed}-{train.key}"  # a changed training setting trains again
             cached = out / "row.json"
             if cached.exists():
                 rows.append(json.loads(cached.read_text()))
