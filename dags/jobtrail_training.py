@@ -2,7 +2,7 @@
 ### jobtrail training
 
 Trains a user-embedding model on a date range of activity and promotes it to `champion` only when it beats the
-current champion on the same validation data. Weekly (Monday 03:00 UTC) and on demand from the form.
+popularity ranking, the baselines chosen in the form and the current champion on the same validation data. Weekly (Monday 03:00 UTC) and on demand from the form.
 
 | step | what | runs |
 |---|---|---|
@@ -13,7 +13,7 @@ current champion on the same validation data. Weekly (Monday 03:00 UTC) and on d
 | `train` | `jobtrail train`: fit, export a SavedModel, log and register it in MLflow | the launcher |
 | `train_baselines` | the baselines chosen in the form, on the same examples (not registered) | the launcher |
 | `candidate` | read the run's `result.json` (same file whatever the launcher) | worker |
-| `promote` | `jobtrail promote`: score candidate and champion on the validation split; move the alias only if better | worker |
+| `promote` | `jobtrail promote`: score candidate, champion, popularity and the baselines on the validation split; move the alias only if the candidate beats them all | worker |
 | `report` | one table: candidate, champion, baselines; the promotion decision | worker |
 | `trigger_daily` | optional: re-run the daily embeddings for `end` with the new champion | worker |
 
@@ -79,9 +79,10 @@ def jobtrail_training():
 
         return read_candidate(plan)
 
-    @task(retries=1, execution_timeout=timedelta(hours=2))
+    @task(retries=1, execution_timeout=timedelta(hours=2), trigger_rule="none_failed")
     def promote(plan: dict, candidate: dict) -> dict:
-        """Score candidate and champion on the same validation split; move `champion` only if better."""
+        """Score candidate, champion, popularity and the baselines on the same validation split; move `champion`
+        only if the candidate beats them all (none chosen: the mapped baselines are skipped)."""
         from jobtrail.orchestration.training import promote as run_gate
 
         context = get_current_context()
@@ -119,8 +120,8 @@ def jobtrail_training():
     chosen = candidate(run)
     train >> chosen
     promotion = promote(run, chosen)
+    baselines >> promotion
     summary = report(run, chosen, promotion)
-    baselines >> summary
     trigger = TriggerDagRunOperator(
         task_id="trigger_daily",
         trigger_dag_id=DAILY_DAG_ID,

@@ -8,13 +8,15 @@ validation user's embedding as of ``valid_from`` ranks the whole catalogue and t
 positives of the horizon after it (:func:`tf_models.scoring.retrieve_sequences`); on one-target windows
 (``--format windows``) it is the proxy AUC (:func:`tf_models.scoring.score_examples`).
 
-Before any comparison the candidate must beat a model-free baseline on the same validation data — the
-popularity ranking of the training targets on sequences (:func:`tf_models.scoring.popularity_sequences`),
-chance (AUC 0.5) on windows — so not even a first model is promoted when it ranks worse than "everyone gets
-the most popular jobs". The alias then moves to the candidate when its metric beats the champion's by more
+Before any comparison the candidate must beat every baseline on the same validation data: a model-free one —
+the popularity ranking of the training targets on sequences (:func:`tf_models.scoring.popularity_sequences`),
+chance (AUC 0.5) on windows — and each ``--baseline-model`` (the training DAG passes the mean/decay baselines it
+trained beside the candidate), so not even a first model is promoted when it ranks worse than "everyone gets
+the most popular jobs" or than a per-action average. The alias then moves to the candidate when its metric beats the champion's by more
 than ``--min-improvement`` (or there is no champion yet). The comparison is logged to the candidate's MLflow
 run (metrics ``gate_*``) and as a tag on the model version; the JSON printed last is
-``{"promoted", "reason", "metric", "candidate": {...}, "champion": {...} | null, "baseline": {...}}``.
+``{"promoted", "reason", "metric", "candidate": {...}, "champion": {...} | null, "baseline": {the highest floor},
+"baselines": [...]}``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class PromoteArgs:
     alias: str = CHAMPION
     job_table: Path | None = None
     min_improvement: float = 0.0
+    baseline_models: tuple[Path, ...] = ()
 
 
 def parse_args(argv: list[str] | None = None) -> PromoteArgs:
@@ -53,7 +56,11 @@ def parse_args(argv: list[str] | None = None) -> PromoteArgs:
     p.add_argument("--alias", type=alias, default=CHAMPION)
     p.add_argument("--job-table", type=cli_path, default=None, help="default: <examples>/job_side_table")
     p.add_argument("--min-improvement", type=number(0, 1), default=0.0, help="margin the candidate's gate metric must exceed")
-    return PromoteArgs(**vars(p.parse_args(argv)))
+    p.add_argument("--baseline-model", dest="baseline_models", type=cli_path, action="append", default=[],
+                   help="a SavedModel trained beside the candidate (e.g. the mean/decay baselines) that it must "
+                        "beat too; repeatable")
+    ns = p.parse_args(argv)
+    return PromoteArgs(**{**vars(ns), "baseline_models": tuple(ns.baseline_models)})
 
 
 def gate_metric(examples: Path) -> str:
@@ -64,37 +71,56 @@ def gate_metric(examples: Path) -> str:
 
 
 def evaluate(uri: str, args: PromoteArgs) -> dict[str, Any]:
-    from tf_models.metrics import ranking_metrics
     from tf_models.registry import resolve_model
-    from tf_models.scoring import retrieve_sequences, score_examples
 
     model = resolve_model(uri)
+    return {"version": model.version, **score_model(model.path, args)}
+
+
+def score_model(path: Path, args: PromoteArgs) -> dict[str, Any]:
+    """The gate's figures of one SavedModel on the validation split of ``args.examples``."""
+    from tf_models.metrics import ranking_metrics
+    from tf_models.scoring import retrieve_sequences, score_examples
+
     if gate_metric(args.examples) == "recall@10":
-        return {"version": model.version, **retrieve_sequences(model.path, args.examples, job_table=args.job_table)}
-    labels, logits, weights, kinds = score_examples(model.path, args.examples, split="validation",
-                                                    job_table=args.job_table)
-    return {"version": model.version, **ranking_metrics(labels, logits, weights, kinds)}
+        return retrieve_sequences(path, args.examples, job_table=args.job_table)
+    labels, logits, weights, kinds = score_examples(path, args.examples, split="validation", job_table=args.job_table)
+    return ranking_metrics(labels, logits, weights, kinds)
 
 
-def baseline(args: PromoteArgs, metric: str) -> dict[str, Any]:
-    """The model-free floor on the gate's validation data: popularity's Recall@10 on sequences, chance's AUC."""
+def baselines(args: PromoteArgs, metric: str) -> list[dict[str, Any]]:
+    """The floors on the gate's validation data: model-free (popularity's Recall@10 on sequences, chance's AUC on
+    windows) and every ``--baseline-model``, named by the aggregator it was trained with."""
+    from tf_models.signatures import read_metadata
+
     if metric == "auc":
-        return {"name": "chance", "auc": 0.5}
-    from tf_models.scoring import popularity_sequences
+        floors = [{"name": "chance", "auc": 0.5}]
+    else:
+        from tf_models.scoring import popularity_sequences
 
-    return {"name": "popularity", **popularity_sequences(args.examples, job_table=args.job_table)}
+        floors = [{"name": "popularity ranking", **popularity_sequences(args.examples, job_table=args.job_table)}]
+    for path in args.baseline_models:
+        name = read_metadata(path).get("params", {}).get("model") or Path(path).parent.name
+        floors.append({"name": f"{name} baseline", **score_model(path, args)})
+    return floors
+
+
+def highest(floors: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+    """The floor with the highest ``metric`` (the first one when none is defined)."""
+    defined = [f for f in floors if f.get(metric) is not None]
+    return max(defined, key=lambda f: f[metric]) if defined else floors[0]
 
 
 def decide(metric: str, candidate: dict[str, Any], champion: dict[str, Any] | None, floor: dict[str, Any],
            margin: float, alias_name: str) -> tuple[bool, str]:
-    """(promote?, why): beat the baseline first, then the champion (if any) by more than ``margin``."""
+    """(promote?, why): beat the highest baseline first, then the champion (if any) by more than ``margin``."""
     score, base = candidate[metric], floor[metric]
     if score is None:
         return False, f"candidate {metric} undefined on this validation data"
     if base is not None and score <= base:
-        return False, (f"candidate {metric} {score:.4f} does not beat the {floor['name']} baseline's {base:.4f} "
+        return False, (f"candidate {metric} {score:.4f} does not beat the {floor['name']}'s {base:.4f} "
                        "on this validation data")
-    beats = f"candidate {metric} {score:.4f} beats the {floor['name']} baseline's {base:.4f}"
+    beats = f"candidate {metric} {score:.4f} beats the {floor['name']}'s {base:.4f}"
     if champion is None:
         return True, f"no @{alias_name} yet; {beats}"
     if champion[metric] is None:
@@ -111,7 +137,8 @@ def run(args: PromoteArgs) -> dict[str, Any]:
     candidate = evaluate(f"models:/{args.name}/{args.version}", args)
     current = alias_version(args.name, args.alias, client)
     champion = evaluate(f"models:/{args.name}/{current}", args) if current and current != args.version else None
-    floor = baseline(args, PRIMARY)
+    floors = baselines(args, PRIMARY)
+    floor = highest(floors, PRIMARY)
     if current == args.version:
         promoted, reason = False, f"version {args.version} already is @{args.alias}"
     else:
@@ -119,7 +146,7 @@ def run(args: PromoteArgs) -> dict[str, Any]:
     if promoted:
         set_alias(args.name, args.version, args.alias, client)
     result = {"promoted": promoted, "reason": reason, "metric": PRIMARY, "candidate": candidate, "champion": champion,
-              "baseline": floor}
+              "baseline": floor, "baselines": floors}
     run_id = client.get_model_version(args.name, args.version).run_id
     if run_id:
         for who, metrics in (("candidate", candidate), ("champion", champion), ("baseline", floor)):

@@ -16,7 +16,7 @@ examples (validation targets from ``valid_from``) → train → promote when bet
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -248,9 +248,17 @@ class TrainingPlan:
         """One ``jobtrail train`` argument list per baseline (not registered: they are only compared)."""
         return [self.train_args(b, register=False) for b in self.baselines if b != self.aggregator]
 
-    def promote_args(self, version: str) -> list[str]:
-        return ["promote", "--name", self.model_name, "--version", str(version), "--examples", str(self.examples_dir),
+    def promote_args(self, version: str, baseline_models: Sequence[Path] = ()) -> list[str]:
+        """The gate's arguments; ``baseline_models``: the baselines' SavedModels the candidate must beat too."""
+        args = ["promote", "--name", self.model_name, "--version", str(version), "--examples", str(self.examples_dir),
                 "--alias", DEFAULT_ALIAS, "--min-improvement", repr(float(self.min_improvement))]
+        for path in baseline_models:
+            args += ["--baseline-model", str(path)]
+        return args
+
+    def baseline_models(self) -> list[Path]:
+        """The SavedModels of the baselines trained beside the candidate (not the candidate's own aggregator)."""
+        return [self.model_dir(b) / "saved_model" for b in self.baselines if b != self.aggregator]
 
     def to_xcom(self) -> dict[str, Any]:
         return {"start": _s(self.start), "end": _s(self.end), "valid_from": _s(self.valid_from),

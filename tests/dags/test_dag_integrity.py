@@ -24,7 +24,7 @@ DAILY_EDGES = {
 TRAINING_EDGES = {
     ("plan", "timelines"), ("timelines", "job_table"), ("job_table", "examples"), ("examples", "train"),
     ("examples", "train_baselines"), ("baseline_runs", "train_baselines"), ("train", "candidate"),
-    ("candidate", "promote"), ("promote", "report"), ("train_baselines", "report"), ("report", "refresh_requested"),
+    ("candidate", "promote"), ("promote", "report"), ("train_baselines", "promote"), ("report", "refresh_requested"),
     ("refresh_requested", "trigger_daily"),
 }
 SPARK_TASKS = {"jobtrail_daily_embeddings": ["ingest", "job_table", "inference_inputs", "infer", "monitor"],

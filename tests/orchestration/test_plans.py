@@ -115,6 +115,13 @@ def test_training_plan_defaults_and_args(tmp_path):
     baselines = [train_args(a[1:]) for a in plan.baseline_args()]
     assert [(b.model, b.registered_name) for b in baselines] == [("mean", None), ("decay", None)]
     assert plan.promote_args("7")[:5] == ["promote", "--name", "jobtrail_user_embeddings", "--version", "7"]
+    from tf_models.promote import parse_args as promote_args
+
+    gate = promote_args(plan.promote_args("7", plan.baseline_models())[1:])  # the baselines the candidate must beat
+    assert gate.baseline_models == (plan.model_dir("mean") / "saved_model", plan.model_dir("decay") / "saved_model")
+    same = training_plan({"aggregator": "mean", "baselines": ["mean", "decay"]}, run_after=RUN_AFTER, run_id="r",
+                         data_root=tmp_path)
+    assert same.baseline_models() == [same.model_dir("decay") / "saved_model"]  # never the candidate itself
     assert all(isinstance(a, str) for a in plan.train_args() + plan.examples_args())
 
 

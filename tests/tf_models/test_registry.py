@@ -49,6 +49,15 @@ def test_train_register_promote_resolve(planted, data_root, tmp_path):
     assert {"gate_champion_recall_at_10", "gate_champion_auc"} <= set(client.get_run(poor["run_id"]).data.metrics)
     assert registry.resolve_model("models:/planted_mean/2").version == "2"
 
+    # a first model for another alias must also beat the baselines trained beside it (the DAG passes them)
+    staging = promote.run(promote.parse_args(["--name", "planted_mean", "--version", "2", "--examples",
+                                              str(planted.root), "--alias", "staging",
+                                              "--baseline-model", good["model_dir"]]))
+    assert not staging["promoted"] and staging["champion"] is None
+    assert staging["baseline"]["name"] == "mean baseline" and "does not beat the mean baseline's" in staging["reason"]
+    assert [f["name"] for f in staging["baselines"]] == ["popularity ranking", "mean baseline"]
+    assert registry.alias_version("planted_mean", "staging") is None
+
 
 def test_model_names_and_uris_are_validated(data_root, tmp_path):
     for bad in ("../etc", "a b", "", "x" * 101):
@@ -104,9 +113,9 @@ def test_a_candidate_below_popularity_is_never_promoted_not_even_the_first(plant
     trained = run(parse_args(["--examples", str(examples), "--registered-name", "planted_pop", "--model", "mean",
                               *SMALL, "--out", str(tmp_path / "run"), "--epochs", "1"]))
     result = promote.run(promote.parse_args(["--name", "planted_pop", "--version", "1", "--examples", str(examples)]))
-    assert result["baseline"]["name"] == "popularity" and result["baseline"]["recall@10"] == pytest.approx(1.0)
+    assert result["baseline"]["name"] == "popularity ranking" and result["baseline"]["recall@10"] == pytest.approx(1.0)
     assert result["champion"] is None and result["candidate"]["recall@10"] < 1.0
-    assert not result["promoted"] and "does not beat the popularity baseline's 1.0000" in result["reason"]
+    assert not result["promoted"] and "does not beat the popularity ranking's 1.0000" in result["reason"]
     assert registry.alias_version("planted_pop") is None
     logged = registry.connect().get_run(trained["run_id"]).data.metrics
     assert logged["gate_baseline_recall_at_10"] == pytest.approx(1.0)
