@@ -48,7 +48,7 @@ from feature_store.monitoring import (MonitoringFailed, Thresholds, evaluate, in
 from feature_store.selection import pick_model
 from jobtrail.argtypes import cli_path, int_range, model_name, model_ref, number, run_id, version_label
 from jobtrail.contracts import EMBEDDING_MONITORING, Tables
-from jobtrail.errors import DataContractError
+from jobtrail.errors import ConfigError, DataContractError
 from spark_jobs.common import add_data_root, data_root, iso_date, read_delta
 from spark_jobs.schemas import spark_schema
 
@@ -99,8 +99,6 @@ def parse_args(argv: list[str] | None = None) -> MonitorArgs:
     parser.add_argument("--min-top10-distinct-share", type=number(0, 1), default=defaults.min_top10_distinct_share)
     add_data_root(parser)
     a = parser.parse_args(argv)
-    if (a.model is None) != (a.job_table is None):
-        parser.error("--model and --job-table go together (the sample's top-10 lists need both)")
     root = data_root(a.data_root)
     thresholds = Thresholds(a.max_nan_rows, a.min_coverage, a.min_median_cosine, a.min_rows, a.max_fallback_share,
                             a.max_sample_cosine_p05, a.min_top10_distinct_share)
@@ -176,6 +174,8 @@ def run(spark: SparkSession, args: MonitorArgs) -> dict[str, Any]:
     previous_date, previous = ft.previous_partition(spark, args.features, args.as_of, name, version)
     active = active_users(read_delta(spark, args.events), as_of=args.as_of, days=args.active_days)
     metrics = partition_metrics(today, ft.decode(previous) if previous is not None else None, active)
+    if (args.model is None) != (args.job_table is None):
+        raise ConfigError("--model and --job-table go together: the sample's top-10 lists need both")
     sample = collapse_sample(today, args.sample_users)
     tops, n_jobs = (top10_lists(args.model, args.job_table, sample) if args.model is not None and len(sample)
                     else (None, None))

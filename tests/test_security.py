@@ -329,8 +329,9 @@ def field_values(parsed: object) -> list[object]:
 def carried(parsed: object, value: str) -> bool:
     """``value`` reached the parsed arguments unchanged: as a path, or as the root of the default table paths."""
     as_path = str(Path(value))  # Path drops a trailing "/": "x; rm -rf /" is the folder "x; rm -rf "
+    values = [x for v in field_values(parsed) for x in (v if isinstance(v, (tuple, list)) else (v,))]  # repeatable
     return any(isinstance(v, (str, Path)) and any(str(v) == w or str(v).startswith(w.rstrip("/") + "/")
-                                                  for w in (value, as_path)) for v in field_values(parsed))
+                                                  for w in (value, as_path)) for v in values)
 
 
 def test_the_walk_covers_every_command_line():

@@ -91,8 +91,9 @@ def test_a_bad_day_fails_at_plan_naming_the_step_and_the_log(lake, daily, caplog
 @pytest.fixture(scope="module")
 def trained(lake, training):
     run = run_dag(training, {"start": START.isoformat(), "end": HISTORY_END.isoformat(),
-                             "valid_from": (HISTORY_END - timedelta(days=1)).isoformat(), "aggregator": "mean",
-                             "window": 16, "epochs": 1, "batch_size": 256, "baselines": []})
+                             "valid_from": (HISTORY_END - timedelta(days=4)).isoformat(), "aggregator": "mean",
+                             "window": 16, "epochs": 6, "batch_size": 16, "learning_rate": 0.005, "baselines": []})
+    # a horizon of several days: the gate needs validation users to tell the model from popularity
     return run
 
 
@@ -102,6 +103,8 @@ def test_training_dag_trains_registers_and_promotes(trained, lake):
     assert len(reports) == 1
     report = json.loads(reports[0].read_text())
     assert report["model_version"] == "1" and report["promotion"]["promoted"] is True  # the first champion
+    gate = report["promotion"]  # it beat the popularity ranking on the same validation users
+    assert gate["candidate"]["recall@10"] > gate["baseline"]["recall@10"] and gate["baseline"]["name"] == "popularity ranking"
     assert set(report["metrics"]) >= {"val_auc", "val_loss"} and report["baselines"] == {}
     assert (lake / Tables.TRAINING_EXAMPLES).is_dir()
     states = {ti.task_id: ti.state for ti in trained.get_task_instances()}

@@ -77,14 +77,13 @@ def test_users_with_one_to_three_events_are_computed_and_told_apart(spark, chain
     from feature_store.monitoring import MonitoringFailed
     from spark_jobs import monitor
 
-    def monitored(features_dir, version):
+    def monitored(features_dir):  # the only model version written that day
         return monitor.parse_args([
-            "--as-of", str(as_of), "--model-name", "jobtrail", "--model-version", version, "--features",
-            str(features_dir), "--events", str(tmp_path / "sparse_events"), "--out", str(tmp_path / "monitoring"),
+            "--as-of", str(as_of), "--features", str(features_dir), "--events", str(tmp_path / "sparse_events"), "--out", str(tmp_path / "monitoring"),
             "--report-dir", str(tmp_path / "reports"), "--model", model_dir, "--job-table",
             str(ex / "job_side_table"), "--min-coverage", "0"])
 
-    healthy = monitor.run(spark, monitored(tmp_path / "features", "1"))
+    healthy = monitor.run(spark, monitored(tmp_path / "features"))
     assert healthy["status"] == "pass" and healthy["sample_users"] == min(200, len(features))
     assert healthy["top10_distinct"] > 20 and healthy["sample_cos_p05"] < 0.99
     one = spark.read.format("delta").load(str(tmp_path / "features")).limit(1).select("embedding").first().embedding
@@ -93,7 +92,7 @@ def test_users_with_one_to_three_events_are_computed_and_told_apart(spark, chain
      .write.format("delta").partitionBy("as_of_date").save(str(tmp_path / "collapsed")))
     with pytest.raises(MonitoringFailed, match="check 'embedding_collapse' failed.*check 'top10_diversity' failed: "
                                                "the top-10 lists of .* sampled users hold 10 distinct jobs"):
-        monitor.run(spark, monitored(tmp_path / "collapsed", "9"))
+        monitor.run(spark, monitored(tmp_path / "collapsed"))
 
     # every other aggregator trains on the same sequences, exports and runs through batch inference unchanged
     for aggregator in ("mean", "decay", "cnn", "multiseq"):
