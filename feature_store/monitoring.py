@@ -156,8 +156,9 @@ def sample_metrics(sample: np.ndarray, top_lists: np.ndarray | None = None, n_jo
     indices (None when the model is not at hand), ``n_jobs`` the catalogue size (padding row excluded)."""
     out: dict[str, Any] = {"sample_users": int(len(sample)), "sample_cos_p05": None, "sample_cos_p50": None,
                            "top10_distinct": None, "top10_distinct_share": None}
-    norms = np.linalg.norm(sample, axis=1) if len(sample) else np.zeros(0)
-    unit = np.asarray(sample, np.float64)[norms > 0] / norms[norms > 0, None] if len(sample) else sample
+    sample = np.asarray(sample, np.float64).reshape(len(sample), -1)
+    norms = np.linalg.norm(sample, axis=1)
+    unit = sample[norms > 0] / norms[norms > 0, None]  # an all-zero vector has no direction
     if len(unit) >= 2:
         cosines = (unit @ unit.T)[np.triu_indices(len(unit), k=1)]
         out["sample_cos_p05"], out["sample_cos_p50"] = (float(v) for v in np.quantile(cosines, [0.05, 0.5]))

@@ -107,35 +107,31 @@ def parse_args(argv: list[str] | None = None) -> InferArgs:
 
 
 def resolve(args: InferArgs) -> tuple[Path, str, str]:
-    """(local SavedModel dir, model name, model version) of ``--model``.
+    """(local SavedModel dir, model name, model version) of ``--model``: :func:`resolve_ref`."""
+    return resolve_ref(args.model, args.model_name, args.model_version)
 
-    A local directory is named by ``--model-name`` / ``--model-version``, else its metadata's ``model_name`` /
+
+def resolve_ref(model: str, name: str | None = None, version: str | None = None) -> tuple[Path, str, str]:
+    """(local SavedModel dir, model name, model version) of a ``--model`` value.
+
+    A local directory is named by ``name`` / ``version``, else its metadata's ``model_name`` /
     ``model_version``, else the directory name and "0" (without importing MLflow); anything else goes to
     :func:`tf_models.registry.resolve_model`, which names it.
     """
-    path = Path(args.model)
+    path = Path(model)
     if path.is_dir():
         from tf_models.signatures import read_metadata
 
         meta = read_metadata(path)
-        return path, args.model_name or str(meta.get("model_name") or path.name), \
-            args.model_version or str(meta.get("model_version") or "0")
-    if args.model_name or args.model_version:
+        return path, name or str(meta.get("model_name") or path.name), \
+            version or str(meta.get("model_version") or "0")
+    if name or version:
         raise ConfigError("--model-name/--model-version apply to local model directories only; "
-                          f"{args.model} gets its name and version from the registry")
+                          f"{model} gets its name and version from the registry")
     from tf_models.registry import resolve_model
 
-    resolved = resolve_model(args.model)
+    resolved = resolve_model(model)
     return resolved.path, resolved.name, resolved.version
-
-
-def locate_model(model: str) -> Path:
-    """The local SavedModel directory of a ``--model`` value (a directory, or a ``models:/`` URI resolved)."""
-    if Path(model).is_dir():
-        return Path(model)
-    from tf_models.registry import resolve_model
-
-    return resolve_model(model).path
 
 
 def plan(inputs: DataFrame, previous: DataFrame | None, *, storage: str, incremental: bool) -> DataFrame:

@@ -135,11 +135,11 @@ def top10_lists(model: str, job_table: Path, users: np.ndarray) -> tuple[np.ndar
     """(top-10 job indices [n, 10], catalogue size) of stored user embeddings, scored by the model that wrote them."""
     from feature_store.savedmodel import ModelSpec, encode_jobs, load_model
     from jobtrail.job_table_io import job_table_arrays, load_job_table
-    from spark_jobs.infer import locate_model
+    from spark_jobs.infer import resolve_ref
     from tf_models.metrics import top_k
     from tf_models.scoring import linear_queries
 
-    model_dir = locate_model(model)
+    model_dir = resolve_ref(model)[0]
     spec = ModelSpec.from_dir(model_dir)
     table, vocab = load_job_table(job_table)
     spec.check_side_table(vocab, str(job_table))
@@ -168,14 +168,14 @@ def write_report(row: dict[str, Any], failures: list[tuple[str, str]], report_di
 
 
 def run(spark: SparkSession, args: MonitorArgs) -> dict[str, Any]:
+    if (args.model is None) != (args.job_table is None):
+        raise ConfigError("--model and --job-table go together: the sample's top-10 lists need both")
     features = ft.read_features(spark, args.features)
     name, version = select_partition(features, args.as_of, args.model_name, args.model_version)
     today = features.where(ft.replace_predicate(args.as_of, name, version))
     previous_date, previous = ft.previous_partition(spark, args.features, args.as_of, name, version)
     active = active_users(read_delta(spark, args.events), as_of=args.as_of, days=args.active_days)
     metrics = partition_metrics(today, ft.decode(previous) if previous is not None else None, active)
-    if (args.model is None) != (args.job_table is None):
-        raise ConfigError("--model and --job-table go together: the sample's top-10 lists need both")
     sample = collapse_sample(today, args.sample_users)
     tops, n_jobs = (top10_lists(args.model, args.job_table, sample) if args.model is not None and len(sample)
                     else (None, None))

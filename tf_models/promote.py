@@ -12,8 +12,8 @@ Before any comparison the candidate must beat every baseline on the same validat
 the popularity ranking of the training targets on sequences (:func:`tf_models.scoring.popularity_sequences`),
 chance (AUC 0.5) on windows — and each ``--baseline-model`` (the training DAG passes the mean/decay baselines it
 trained beside the candidate), so not even a first model is promoted when it ranks worse than "everyone gets
-the most popular jobs" or than a per-action average. The alias then moves to the candidate when its metric beats the champion's by more
-than ``--min-improvement`` (or there is no champion yet). The comparison is logged to the candidate's MLflow
+the most popular jobs" or than a per-action average. The alias then moves to the candidate when its metric
+beats the champion's by more than ``--min-improvement`` (or there is no champion yet). The comparison is logged to the candidate's MLflow
 run (metrics ``gate_*``) and as a tag on the model version; the JSON printed last is
 ``{"promoted", "reason", "metric", "candidate": {...}, "champion": {...} | null, "baseline": {the highest floor},
 "baselines": [...]}``.
@@ -120,13 +120,14 @@ def decide(metric: str, candidate: dict[str, Any], champion: dict[str, Any] | No
     if base is not None and score <= base:
         return False, (f"candidate {metric} {score:.4f} does not beat the {floor['name']}'s {base:.4f} "
                        "on this validation data")
-    beats = f"candidate {metric} {score:.4f} beats the {floor['name']}'s {base:.4f}"
+    beats = (f"candidate {metric} {score:.4f} beats the {floor['name']}'s {base:.4f}" if base is not None
+             else f"{floor['name']} {metric} undefined on this validation data")
     if champion is None:
         return True, f"no @{alias_name} yet; {beats}"
     if champion[metric] is None:
         return True, f"champion {metric} undefined on this validation data; {beats}"
     return score > champion[metric] + margin, (f"candidate {metric} {score:.4f} vs champion {champion[metric]:.4f} "
-                                               f"(margin {margin}); {floor['name']} {base:.4f}")
+                                               f"(margin {margin}); {beats}")
 
 
 def run(args: PromoteArgs) -> dict[str, Any]:

@@ -69,11 +69,12 @@ def retrieve_sequences(model_dir: str | Path, examples: str | Path, *, split: st
     ``valid_from``, exactly an inference input, and its targets are the positives of the horizon after it
     (the next one and the future window's). Returns ``recall@10`` / ``ndcg@10`` (means over users),
     ``recall_new@10`` (the targets not in the user's context only: a model that re-recommends what the user
-    already saw scores nothing there), ``coverage@10`` (P90 coverage of the top-10 lists), ``users``, and the proxy ``auc`` of the next target
-    against the row's dismisses and random negatives (the ``score`` logit). Scored through the SavedModel.
+    already saw scores nothing there), ``coverage@10`` (P90 coverage of the top-10 lists), ``users``, and the
+    proxy ``auc`` of the next target against the row's dismisses and random negatives (the ``score`` logit).
+    Scored through the SavedModel.
     """
     from tf_models import sequence_data
-    from tf_models.metrics import _auc, top_k
+    from tf_models.metrics import _auc, top_k  # scikit-learn loads only when a model is scored
 
     shapes = sequence_data.read_shapes(sequence_data.sequence_files(examples, split))
     check_shapes(model_dir, examples, shapes)

@@ -57,11 +57,11 @@ def candidate(plan_xcom: Mapping[str, Any]) -> dict[str, Any]:
 def promote(plan_xcom: Mapping[str, Any], candidate_result: Mapping[str, Any], params: Mapping[str, Any],
             run_after: datetime, run_id: str) -> dict[str, Any]:
     plan = training_plan(params, run_after=run_after, run_id=run_id, data_root=Path(plan_xcom["data_root"]))
-    missing = [str(path) for path in plan.baseline_models() if not (path / "saved_model.pb").exists()]
+    baselines = plan.baseline_models()
+    missing = [str(path) for path in baselines if not (path / "saved_model.pb").exists()]
     if missing:
         raise ConfigError(f"the baselines {missing} were not exported; the gate cannot compare with them")
-    result = run_jobtrail(plan.promote_args(candidate_result["model_version"], plan.baseline_models()),
-                          step="promote")
+    result = run_jobtrail(plan.promote_args(candidate_result["model_version"], baselines), step="promote")
     log.info("promotion: promoted=%s (%s)", result.get("promoted"), result.get("reason"))
     return result
 
