@@ -198,12 +198,14 @@ def run(args: EvalArgs, config: EvalConfig | None = None) -> dict[str, Any]:
         ctx = runs.DatasetContext(prepared[spec.name], cfg.train[spec.name], cfg.decay_grid)
         for variant in cfg.variants():
             for seed in cfg.seeds:
-                row = runs.run_variant(ctx, variant, seed, work / "runs" / spec.name / f"{variant.name}-s{seed}")
+                # a changed training setting trains again
+                out = work / "runs" / spec.name / f"{variant.name}-s{seed}-{ctx.train.key}"
+                row = runs.run_variant(ctx, variant, seed, out)
                 rows.append(row)
                 _log({"dataset": spec.name, "variant": variant.name, "seed": seed, "seconds": row["seconds"],
                       **({"error": row["error"]} if "error" in row else {
-                          "test_auc": row["proxy"]["auc"], "lift": row["downstream"]["lift"],
-                          "recall@10": row["retrieval"]["recall@10"]})})
+                          "recall@10": row["retrieval"]["recall@10"], "lift": row["downstream"]["lift"],
+                          "test_auc": row.get("proxy", {}).get("auc")})})
         ctx.load()
         baselines[spec.name] = ctx.baseline
         if ctx.probes is not None:

@@ -1,6 +1,6 @@
 """Prepare an evaluation dataset with the pipeline's own code: side table, timelines, examples, sequences.
 
-    prepared = prepare(spark_factory, spec, work, examples_keys=["w8", "w32", "w32_interleaved"])
+    prepared = prepare(spark_factory, spec, work, examples_keys=["seq-w8", "seq-w32", "w32"])
 
 Steps, cached under ``<work>/<name>-<spec key>/`` (``_prepared.json`` marks a complete folder):
 
@@ -11,11 +11,17 @@ Steps, cached under ``<work>/<name>-<spec key>/`` (``_prepared.json`` marks a co
    snapshots, :func:`union_catalog`), then the examples job's transforms ``sessionize`` → ``with_job_index``
    → ``daily_pools`` (random-negative pools, ``pools.json``) and ``user_sequences`` (``sequences/``: every
    user's whole timeline as one row, query tokens hashed);
-3. per examples key ``w<W>[_interleaved]`` (window W; random negatives as targets only or also in the
-   timeline): the examples job's per-user code (:func:`cut_examples`: ``user_timelines`` →
-   ``user_examples``, what ``spark_jobs/examples.py`` runs inside ``mapInArrow``) in this process — the same
-   rows, without a Spark stage per key — written as ``<examples>/examples/split=train|validation|test``
-   (the job's validation split cut at the cutoff into validation and test, :func:`write_examples`).
+3. per examples key, the examples job's per-user code (what ``spark_jobs/examples.py`` runs inside
+   ``mapInArrow``) in this process — the same rows, without a Spark stage per key:
+
+   - ``seq-w<W>``: the per-position training sequences of the dense objective (``--format sequences``;
+     :func:`cut_sequences`: ``user_timelines`` → :func:`spark_jobs.chunks.user_sequences`), training chunks
+     before ``valid_from`` and one validation row per user — the embedding as of ``valid_from`` and the
+     positives until the cutoff — as ``<examples>/sequences/split=train|validation``;
+   - ``w<W>[_interleaved]``: the one-target windows (``--format windows``; :func:`cut_examples`:
+     ``user_timelines`` → ``user_examples``; random negatives as targets only or also in the timeline) as
+     ``<examples>/examples/split=train|validation|test`` (the job's validation split cut at the cutoff into
+     validation and test, :func:`write_examples`). ``w32``'s test rows are the proxy task's.
 
 The evaluation later cuts contexts at any time from ``sequences/`` with the same window function.
 """
@@ -145,6 +151,38 @@ def cut_examples(sequences: Path, pools: dict[int, np.ndarray], cfg, *, valid_fr
     return rows
 
 
+def cut_sequences(sequences: Path, pools: dict[int, np.ndarray], cfg, *, valid_from_us: int,
+                  end_us: int) -> list[dict]:
+    """Every user's training sequences — what ``spark_jobs/examples.py --format sequences`` computes inside
+    ``mapInArrow``, in one process: :func:`spark_jobs.sequences.user_timelines` →
+    :func:`spark_jobs.chunks.user_sequences` (targets of the validation row end at ``end_us``)."""
+    from spark_jobs.chunks import user_sequences
+    from spark_jobs.sequences import user_timelines
+
+    rows: list[dict] = []
+    for path in sorted(sequences.glob("*.parquet")):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            for user, tl in user_timelines(batch, cfg.query_tokens):
+                rows.extend(user_sequences(user, tl, pools, cfg, valid_from_us, end_us))
+    return rows
+
+
+def write_sequences(rows: list[dict], out: Path) -> dict[str, int]:
+    """Sequence rows as ``<out>/sequences/split=train|validation`` (contract ``TRAINING_SEQUENCE``)."""
+    from jobtrail.contracts import TRAINING_SEQUENCE
+    from spark_jobs.sequences import rows_to_table
+
+    shutil.rmtree(out / "sequences", ignore_errors=True)
+    counts = {}
+    for split in ("train", "validation"):
+        part = [r for r in rows if r["split"] == split]
+        folder = out / "sequences" / f"split={split}"
+        folder.mkdir(parents=True)
+        pq.write_table(rows_to_table(part, TRAINING_SEQUENCE).drop_columns(["split"]), folder / "part-0.parquet")
+        counts[split] = len(part)
+    return counts
+
+
 def _spark_steps(spark, spec: DatasetSpec, root: Path) -> dict[str, Any]:
     """Side table, sessionized + indexed timelines → ``sequences/`` and the daily negative pools."""
     from spark_jobs import job_table
@@ -174,19 +212,29 @@ def load_pools(root: Path) -> dict[int, np.ndarray]:
 
 
 def build_examples(root: Path, spec: DatasetSpec, key: str) -> dict[str, int]:
-    """The examples of one key (``w<W>[_interleaved]``) under ``<root>/examples/<key>``."""
+    """The training data of one key (``seq-w<W>``, ``w<W>[_interleaved]``) under ``<root>/examples/<key>``."""
+    from spark_jobs.chunks import SequenceConfig
     from spark_jobs.windows import WindowConfig
 
-    window = int(key[1:].split("_")[0])
-    cfg = WindowConfig(window=window, stride=spec.stride, negatives_in_timeline=key.endswith("_interleaved"),
-                       query_tokens=QUERY_TOKENS)
-    rows = cut_examples(root / "sequences", load_pools(root), cfg, valid_from_us=day_us(spec.valid_from))
     out = root / "examples" / key
-    counts = write_examples(rows, out, cutoff_us=day_us(spec.cutoff), horizon_end_us=day_us(spec.horizon_end))
+    window = int(key.removeprefix("seq-")[1:].split("_")[0])
+    valid_from = day_us(spec.valid_from)
+    if key.startswith("seq-"):
+        cfg = SequenceConfig(window=window, query_tokens=QUERY_TOKENS)
+        config = {"format": "sequences", "sequence": asdict(cfg)}
+        rows = cut_sequences(root / "sequences", load_pools(root), cfg, valid_from_us=valid_from,
+                             end_us=day_us(spec.cutoff))
+        counts = write_sequences(rows, out)
+    else:
+        cfg = WindowConfig(window=window, stride=spec.stride, negatives_in_timeline=key.endswith("_interleaved"),
+                           query_tokens=QUERY_TOKENS)
+        config = {"format": "windows", "window": asdict(cfg)}
+        rows = cut_examples(root / "sequences", load_pools(root), cfg, valid_from_us=valid_from)
+        counts = write_examples(rows, out, cutoff_us=day_us(spec.cutoff), horizon_end_us=day_us(spec.horizon_end))
     (out / "examples_meta.json").write_text(json.dumps({
-        "start": str(spec.start), "end": str(spec.end), "valid_from": str(spec.valid_from),
-        "cutoff": str(spec.cutoff), "horizon_end": str(spec.horizon_end), "window": asdict(cfg),
-        "token_buckets": TOKEN_BUCKETS, "counts": counts}, indent=2) + "\n")
+        **config, "start": str(spec.start), "end": str(spec.end), "valid_from": str(spec.valid_from),
+        "cutoff": str(spec.cutoff), "horizon_end": str(spec.horizon_end), "token_buckets": TOKEN_BUCKETS,
+        "counts": counts}, indent=2) + "\n")
     return counts
 
 

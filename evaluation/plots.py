@@ -31,12 +31,13 @@ def _bars(ax, labels: list[str], stats: list[tuple], title: str, scale: float = 
 
 
 def auc_and_lift(summaries: dict[str, dict], models: list[str], window: int, out: Path) -> Path:
-    """Test AUC, downstream lift and Recall@10 by aggregator, one row of panels per dataset."""
+    """Recall@10 (the headline), downstream lift and the proxy's test AUC by aggregator, a row per dataset."""
     fig, axes = plt.subplots(len(summaries), 3, figsize=(11, 3.2 * len(summaries)), squeeze=False)
     for row, (dataset, summary) in zip(axes, summaries.items()):
         names = [f"{m}-w{window}" for m in models]
-        for ax, (metric, title, scale) in zip(row, (("auc", "test AUC", 1.0), ("lift", "downstream lift (%)", 100.0),
-                                                   ("recall@10", "Recall@10 (all jobs)", 1.0))):
+        for ax, (metric, title, scale) in zip(row, (("recall@10", "Recall@10 of new positives", 1.0),
+                                                   ("lift", "downstream lift (%)", 100.0),
+                                                   ("auc", "test AUC (proxy)", 1.0))):
             _bars(ax, models, [summary.get(n, {}).get(metric, (None, None, 0)) for n in names],
                   f"{dataset}: {title}", scale)
     fig.tight_layout()
@@ -46,7 +47,7 @@ def auc_and_lift(summaries: dict[str, dict], models: list[str], window: int, out
 def window_curve(summaries: dict[str, dict], model: str, windows: tuple[int, ...], out: Path) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for dataset, summary in summaries.items():
-        for ax, metric, title in ((axes[0], "auc", "test AUC"), (axes[1], "recall@10", "Recall@10")):
+        for ax, metric, title in ((axes[0], "recall@10", "Recall@10"), (axes[1], "ndcg@10", "NDCG@10")):
             stats = [summary.get(f"{model}-w{w}", {}).get(metric, (None, None, 0)) for w in windows]
             xs = [w for w, s in zip(windows, stats) if s[0] is not None]
             ys = [s[0] for s in stats if s[0] is not None]

@@ -1,16 +1,18 @@
 """Retrieval against every job, its freshness curve, and the day-over-day cosine of daily embeddings.
 
-Retrieval at the cutoff C (:func:`retrieval_at_cutoff`): each user with an event before C and at least one
-*new* positive (apply/save on a job they had not applied to/saved before C) in the horizon [C, C + H) gets
-one embedding at C; all jobs are ranked by the model's ``score`` logit, jobs the user already applied
-to/saved before C removed; Recall@10 and NDCG@10 of the new positives (:mod:`tf_models.metrics`), and
+Retrieval at the cutoff C (:func:`retrieval_at_cutoff`, the headline, what the promotion gate reads): each
+user with an event before C and a positive (apply/save) in the horizon [C, C + H) gets one embedding at C,
+computed as daily inference computes it; all jobs are ranked by the model's ``score`` logit. Recall@10 and
+NDCG@10 (:mod:`tf_models.metrics`) of the *new* positives (jobs the user had not applied to/saved before C;
+those earlier jobs removed from the ranking) and of *all* the horizon's positives (nothing removed), and
 P90 coverage@10 over everyone's top 10.
 
 Freshness (:func:`freshness`): every new positive event at time t in the horizon is a target; the user's
 embedding is computed at s(t) according to a refresh policy — ``per_event`` (s = t), ``hourly``,
-``daily`` (the daily job: s = t's day 00:00), ``weekly`` and ``once`` (s = C) — and the target's job is
-ranked among all jobs (jobs applied to/saved before s removed). HR@10 and NDCG@10 per policy: the cost of
-staleness.
+``daily`` (the daily job: s = t's day 00:00), ``weekly`` and ``once`` (s = C) — but never after the target's
+own funnel began (:func:`funnel_start`: the impression and click of the same job seconds before an apply would
+hand a per-event embedding its answer), and the target's job is ranked among all jobs (jobs applied to/saved
+before s removed). HR@10 and NDCG@10 per policy: the cost of staleness.
 
 Day-over-day cosine (:func:`day_over_day_cosine`): the definition of the monitoring job
 (``feature_store.monitoring``): per user, the cosine between the embeddings of two consecutive daily runs
@@ -36,35 +38,44 @@ if TYPE_CHECKING:
 
 
 def cutoff_targets(tls: Timelines, cutoff: int, horizon_end: int, types: tuple[str, ...]):
-    """[(user, relevant job indices, excluded job indices)] for users with history and new positives."""
+    """[(user, positive jobs in the horizon, those new to the user, jobs with a positive before the cutoff)] for
+    users with an event before the cutoff and a positive in the horizon."""
     out = []
     for user in tls.by_user:
         if tls.events_before(user, cutoff) == 0:
             continue
         ts, jobs = tls.positives(user, types)
         seen = np.unique(jobs[ts < cutoff])
-        new = np.setdiff1d(np.unique(jobs[(ts >= cutoff) & (ts < horizon_end)]), seen)
-        if len(new):
-            out.append((user, new, seen))
+        horizon = np.unique(jobs[(ts >= cutoff) & (ts < horizon_end)])
+        if len(horizon):
+            out.append((user, horizon, np.setdiff1d(horizon, seen), seen))
     return out
 
 
 def retrieval_at_cutoff(emb: Embedder, tls: Timelines, *, window: int, cutoff: int, horizon_end: int,
                         types: tuple[str, ...], chunk: int = 1024) -> dict[str, Any]:
+    """Recall@10 / NDCG@10 of the horizon's positives from the embedding as of the cutoff: ``recall@10`` of the
+    jobs new to the user (their earlier positives removed from the ranking; users with one), ``recall_all@10``
+    of every positive (nothing removed); P90 coverage@10 of the first."""
     targets = cutoff_targets(tls, cutoff, horizon_end, types)
-    recalls, ndcgs, tops = [], [], []
+    new_metrics, all_metrics, tops = ([], []), ([], []), []
     for i in range(0, len(targets), chunk):
         part = targets[i:i + chunk]
-        users = emb.users(tls.contexts([(u, cutoff) for u, _, _ in part], window))
-        scores = emb.scores(users)
-        ranked = top_k(scores, K, exclude=[np.concatenate([[0], seen]) for _, _, seen in part])
-        tops.append(ranked)
-        for row, (_, relevant, _) in zip(ranked, part):
-            recalls.append(recall_at_k(row, relevant, K))
-            ndcgs.append(ndcg_at_k(row, relevant, K))
-    top_lists = np.concatenate(tops) if tops else np.zeros((0, K), np.int64)
-    return {"users": len(targets), f"recall@{K}": mean_sd(recalls)[0], f"ndcg@{K}": mean_sd(ndcgs)[0],
-            f"coverage_p90@{K}": coverage_at_k(top_lists, emb.n_jobs - 1)}
+        scores = emb.scores(emb.users(tls.contexts([(u, cutoff) for u, *_ in part], window)))
+        ranked_new = top_k(scores, K, exclude=[np.concatenate([[0], seen]) for *_, seen in part])
+        ranked_all = top_k(scores, K, exclude=[np.array([0])] * len(part))
+        for new_row, all_row, (_, horizon, new, _) in zip(ranked_new, ranked_all, part):
+            all_metrics[0].append(recall_at_k(all_row, horizon, K))
+            all_metrics[1].append(ndcg_at_k(all_row, horizon, K))
+            if len(new):
+                new_metrics[0].append(recall_at_k(new_row, new, K))
+                new_metrics[1].append(ndcg_at_k(new_row, new, K))
+                tops.append(new_row)
+    top_lists = np.stack(tops) if tops else np.zeros((0, K), np.int64)
+    return {"users": len(new_metrics[0]), f"recall@{K}": mean_sd(new_metrics[0])[0],
+            f"ndcg@{K}": mean_sd(new_metrics[1])[0], f"coverage_p90@{K}": coverage_at_k(top_lists, emb.n_jobs - 1),
+            "users_all": len(all_metrics[0]), f"recall_all@{K}": mean_sd(all_metrics[0])[0],
+            f"ndcg_all@{K}": mean_sd(all_metrics[1])[0]}
 
 
 def freshness_targets(tls: Timelines, cutoff: int, horizon_end: int, types: tuple[str, ...]):
@@ -89,15 +100,26 @@ def refresh_time(t: int, cutoff: int, interval: int | None) -> int:
     return cutoff + ((t - cutoff) // interval) * interval
 
 
+def funnel_start(tls: Timelines, user: str, t: int, job: int) -> int:
+    """When the run of events on ``job`` that ends with the user's event at ``t`` began (impression → click →
+    apply of one job, seconds apart): an embedding computed after it has seen the target coming."""
+    tl = tls.by_user[user]
+    i = int(np.searchsorted(tl.ts, t, "left"))
+    while i > 0 and tl.job_index[i - 1] == job:
+        i -= 1
+    return int(tl.ts[i]) if i < len(tl.ts) else t
+
+
 def freshness(emb: Embedder, tls: Timelines, *, window: int, cutoff: int, horizon_end: int,
               types: tuple[str, ...], chunk: int = 2048) -> dict[str, dict[str, Any]]:
     targets = freshness_targets(tls, cutoff, horizon_end, types)
+    funnels = [funnel_start(tls, u, t, j) for u, t, j in targets]
     out = {}
     for policy, interval in POLICIES.items():
         ranks, ages = [], []
         for i in range(0, len(targets), chunk):
             part = targets[i:i + chunk]
-            at = [refresh_time(t, cutoff, interval) for _, t, _ in part]
+            at = [min(refresh_time(t, cutoff, interval), f) for (_, t, _), f in zip(part, funnels[i:i + chunk])]
             scores = emb.scores(emb.users(tls.contexts([(u, s) for (u, _, _), s in zip(part, at)], window)))
             scores[:, 0] = -np.inf
             for row, (user, _, job), s in zip(scores, part, at):

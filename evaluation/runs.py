@@ -12,6 +12,8 @@ MLflow off); a finished run (``row.json`` next to its SavedModel) is reused. Eve
 - ``storage``: bytes per user — ``user_dim`` float32 values, and the measured size of the embeddings at the
   cutoff in a zstd-compressed Parquet file (what the Delta feature table stores) divided by the users.
 
+Every variant trains on its own data (``Variant.examples_key``: per-position sequences for the dense and next
+objectives, one-target windows for ``next-action``); the proxy reads the W = 32 windows' test split for all.
 The window-length and ablation variants skip freshness, cosine, probe and the Parquet size (the report
 shows those for the W = 32 aggregators only), which keeps the small preset within its time budget.
 """
@@ -105,14 +107,12 @@ def train_variant(ctx: DatasetContext, variant: Variant, seed: int, out: Path) -
     from tf_models.train import parse_args, run
 
     examples = ctx.prepared.examples(variant.examples_key)
+    preset = [a for a in ctx.train.argv() if not (a == "--full-softmax" and variant.negatives == "in-batch")]
     argv = ["--model", variant.model, "--examples", str(examples), "--jobs", str(ctx.prepared.job_table),
             "--out", str(out), "--seed", str(seed), "--no-mlflow", "--checkpoint-every", "100000",
-            "--objective", "next-action",  # these datasets' comparisons still read the one-target windows
-            *ctx.train.argv()]
+            *preset, *variant_argv(variant)]
     if variant.model == "decay":
         argv += ["--decay-rate", ",".join(str(r) for r in ctx.decay_grid)]
-    if variant.retrieval_weight:
-        argv += ["--retrieval-weight", str(variant.retrieval_weight)]
     started = time.perf_counter()
     result = run(parse_args(argv))
     tf.keras.backend.clear_session()
@@ -121,6 +121,19 @@ def train_variant(ctx: DatasetContext, variant: Variant, seed: int, out: Path) -
     return {"train_seconds": round(time.perf_counter() - started, 1), "val_auc": result["metrics"]["val_auc"],
             "epochs_run": result["metrics"]["epochs_run"], "decay_rate": result.get("decay_rate"),
             "decay_grid": result.get("grid"), "model_dir": result["model_dir"]}
+
+
+def variant_argv(variant: Variant) -> list[str]:
+    """The ``jobtrail train`` flags that make ``variant`` (after the preset's, so they win; an in-batch variant
+    also drops the preset's ``--full-softmax``)."""
+    argv = ["--objective", "next-action" if variant.objective == "next-action" else "dense"]
+    if variant.objective == "next":
+        argv += ["--future-weight", "0"]
+    if variant.negatives == "in-batch":
+        argv += ["--sampled-negatives", "0"]
+    if not variant.job_ids:
+        argv.append("--no-job-ids")
+    return argv
 
 
 def storage(users: np.ndarray) -> dict[str, float]:
@@ -133,21 +146,23 @@ def storage(users: np.ndarray) -> dict[str, float]:
 
 
 def evaluate_model(ctx: DatasetContext, model_dir: str, window: int, seed: int, full: bool = True) -> dict[str, Any]:
-    """Every measurement of one trained model on its dataset; ``full=False`` (the ablation variants) keeps the
-    proxy, retrieval and downstream lift and skips freshness, cosine, probe and the measured storage."""
+    """Every measurement of one trained model on its dataset; ``full=False`` (the ablation variants) keeps
+    retrieval, downstream lift and the proxy (W = 32 only) and skips freshness, cosine, probe and the measured
+    storage."""
     ctx.load()
     prepared, tls = ctx.prepared, ctx.timelines
-    labels, logits, weights, kinds = score_examples(model_dir, prepared.examples(f"w{window}"), split="test",
-                                                    job_table=prepared.job_table)
     emb = Embedder(model_dir, prepared.job_table)
     window_args = {"window": window, "cutoff": ctx.cutoff}
     row = {
-        "proxy": ranking_metrics(labels, logits, weights, kinds),
         "retrieval": retrieval.retrieval_at_cutoff(emb, tls, horizon_end=ctx.horizon_end, types=POSITIVES,
                                                    **window_args),
         "downstream": ctx.downstream.lift(emb, tls, window, seed),
         "storage": {"user_dim": emb.spec.user_dim, "float32_bytes": emb.spec.user_dim * 4},
     }
+    if window == BASE_WINDOW:  # the proxy's test rows are the W = 32 windows
+        labels, logits, weights, kinds = score_examples(model_dir, prepared.examples(f"w{window}"), split="test",
+                                                        job_table=prepared.job_table)
+        row["proxy"] = ranking_metrics(labels, logits, weights, kinds)
     if not full:
         return row
     users = [u for u in tls.by_user if tls.events_before(u, ctx.cutoff) > 0]
@@ -181,8 +196,7 @@ def run_variant(ctx: DatasetContext, variant: Variant, seed: int, out: Path) -> 
         return {**head, "error": f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:300]}",
                 "seconds": round(time.perf_counter() - started, 1)}
     t = time.perf_counter()
-    full = variant.window == BASE_WINDOW and not variant.interleaved and not variant.retrieval_weight
-    row = {**head, **trained, **evaluate_model(ctx, trained["model_dir"], variant.window, seed, full)}
+    row = {**head, **trained, **evaluate_model(ctx, trained["model_dir"], variant.window, seed, variant.is_base)}
     row["eval_seconds"] = round(time.perf_counter() - t, 1)
     row["seconds"] = round(time.perf_counter() - started, 1)
     text = json.dumps(row, indent=1, default=float)

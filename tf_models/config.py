@@ -23,7 +23,8 @@ class ModelConfig:
     """What to build. ``aggregator_params`` go to the aggregator layer (e.g. ``{"rate": 0.8}`` for decay).
 
     ``objective`` picks the training task (:data:`OBJECTIVES`). ``dense``: sampled softmax over mixed negatives
-    (``sampled_negatives`` uniform draws plus the batch's targets; ``full_softmax``: the whole catalogue) with
+    (``sampled_negatives`` uniform draws plus the batch's targets — 0: in-batch only; ``full_softmax``: the whole
+    catalogue) with
     ``temperature``, pairs weighted ``next_weight`` / ``future_weight``, plus ``bce_weight`` × the weighted BCE
     on dismisses and random negatives. ``next-action``: weighted BCE, and ``retrieval_weight`` > 0 adds the
     in-batch retrieval loss. ``job_ids``: a learned job-id embedding next to the content encoder.
@@ -52,8 +53,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"unknown objective {self.objective!r}; choose one of {', '.join(OBJECTIVES)}")
-        if not self.temperature > 0 or self.sampled_negatives < 1:
-            raise ConfigError("temperature must be > 0 and sampled_negatives >= 1")
+        if not self.temperature > 0 or self.sampled_negatives < 0:
+            raise ConfigError("temperature must be > 0 and sampled_negatives >= 0")
         if min(self.next_weight, self.future_weight, self.bce_weight) < 0 or not self.next_weight + self.future_weight > 0:
             raise ConfigError("loss weights must be >= 0, and next_weight + future_weight > 0")
         if self.aggregator not in AGGREGATOR_NAMES:

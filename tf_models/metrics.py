@@ -59,7 +59,13 @@ def top_k(scores: np.ndarray, k: int, exclude: list[np.ndarray] | None = None) -
             if len(items):
                 scores[b, np.asarray(items, np.int64)] = -np.inf
     k = min(k, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    if not len(scores) or not k:
+        return np.zeros((len(scores), k), np.int64)
+    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1:k]  # each row's k-th highest score
+    above, tied = scores > kth, scores == kth
+    needed = k - above.sum(axis=1, keepdims=True)  # ties at the boundary: the lowest indices, not argpartition's pick
+    chosen = above | (tied & (np.cumsum(tied, axis=1) <= needed))
+    part = np.nonzero(chosen)[1].reshape(len(scores), k)
     order = np.lexsort((part, -np.take_along_axis(scores, part, axis=1)), axis=1)
     return np.take_along_axis(part, order, axis=1)
 

@@ -13,8 +13,8 @@ learned weights) to a unit query divided by a temperature, and ``score(u, j) = q
 Loss (PinnerFormer's dense all-action loss with SASRec's next-item target):
 
 - **sampled softmax over mixed negatives**: the candidates are the batch's targets (in-batch) plus
-  ``sampled_negatives`` jobs drawn uniformly from the side table, deduplicated; every (position, positive)
-  pair is one softmax over {that positive} ∪ every candidate that is *not* a positive of that position
+  ``sampled_negatives`` jobs drawn uniformly from the side table (0: in-batch only), deduplicated; every
+  (position, positive) pair is one softmax over {that positive} ∪ every candidate that is *not* a positive of that position
   (accidental hits removed), with the logQ correction log(expected count in the candidate set) =
   log(T·p(j) + S/N) for T targets, S uniform draws, p(j) the job's training popularity. With
   ``full_softmax`` the candidates are the whole catalogue and no correction applies. Next and future

@@ -151,8 +151,8 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
                    help="dense: every position retrieves its next and future positives (--format sequences); "
                         "next-action: one target per window (--format windows)")
     p.add_argument("--temperature", type=number(0, 10, above=True), default=0.05, help="dense: softmax temperature")
-    p.add_argument("--sampled-negatives", type=int_range(1, 2**20), default=1024,
-                   help="dense: uniform draws from the side table added to the in-batch candidates")
+    p.add_argument("--sampled-negatives", type=int_range(0, 2**20), default=1024,
+                   help="dense: uniform draws from the side table added to the in-batch candidates (0: in-batch only)")
     p.add_argument("--full-softmax", action="store_true", help="dense: the whole catalogue as candidates")
     p.add_argument("--next-weight", type=number(0, 100), default=1.0, help="dense: weight of next-target pairs")
     p.add_argument("--future-weight", type=number(0, 100), default=1.0, help="dense: weight of future-window pairs")

@@ -1,6 +1,7 @@
 """End to end with Spark and TensorFlow (slow: marked integration).
 
-- the examples the evaluation cuts in one process are exactly those ``spark_jobs/examples.py`` writes;
+- the training data the evaluation cuts in one process (one-target windows and per-position sequences) are
+  exactly those ``spark_jobs/examples.py`` writes;
 - ``jobtrail evaluate`` on a tiny configuration trains, measures and writes the report with its plots.
 """
 
@@ -28,23 +29,27 @@ SPEC = DatasetSpec(name="synthetic", kind="synthetic", users=300, start=START, e
 @pytest.fixture(scope="module")
 def prepared(spark, tmp_path_factory):
     work = tmp_path_factory.mktemp("eval_work")
-    return work, datasets.prepare(lambda: spark, SPEC, work / "data", ["w8", "w8_interleaved"])
+    return work, datasets.prepare(lambda: spark, SPEC, work / "data", ["w8", "w8_interleaved", "seq-w8"])
 
 
-@pytest.mark.parametrize("key", ["w8", "w8_interleaved"])
-def test_examples_match_the_spark_examples_job(spark, prepared, tmp_path, key):
+def _spark_examples(spark, p, out, *argv: str) -> None:
     from jobtrail.contracts import RAW_EVENT, Tables
     from spark_jobs import examples
     from spark_jobs.common import write_days
     from spark_jobs.timelines import sessionize
 
-    _, p = prepared
     events = spark.read.parquet(str(p.raw / Tables.RAW_EVENTS)).select(*RAW_EVENT.names, "ds")
-    write_days(sessionize(events), tmp_path / "timelines", SPEC.start, SPEC.end)
-    argv = ["--start", str(SPEC.start), "--end", str(SPEC.end), "--valid-from", str(SPEC.valid_from),
-            "--timelines", str(tmp_path / "timelines"), "--job-table", str(p.job_table), "--out", str(tmp_path / "ex"),
-            "--window", "8", "--token-buckets", str(datasets.TOKEN_BUCKETS), "--format", "windows"]
-    examples.run(spark, examples.parse_args(argv + (["--negatives-in-timeline"] if "interleaved" in key else [])))
+    write_days(sessionize(events), out / "timelines", SPEC.start, SPEC.end)
+    examples.run(spark, examples.parse_args([
+        "--start", str(SPEC.start), "--end", str(SPEC.end), "--valid-from", str(SPEC.valid_from),
+        "--timelines", str(out / "timelines"), "--job-table", str(p.job_table), "--out", str(out / "ex"),
+        "--window", "8", "--token-buckets", str(datasets.TOKEN_BUCKETS), *argv]))
+
+
+@pytest.mark.parametrize("key", ["w8", "w8_interleaved"])
+def test_examples_match_the_spark_examples_job(spark, prepared, tmp_path, key):
+    _, p = prepared
+    _spark_examples(spark, p, tmp_path, "--format", "windows", *(["--negatives-in-timeline"] if "interleaved" in key else []))
     theirs = pq.read_table(tmp_path / "ex" / "examples", partitioning="hive")
     ours = pq.read_table(p.examples(key) / "examples", partitioning="hive")
     ts = pc.cast(pc.cast(theirs.column("target_ts"), pa.timestamp("us", tz="UTC")), pa.int64()).to_numpy()
@@ -59,6 +64,20 @@ def test_examples_match_the_spark_examples_job(spark, prepared, tmp_path, key):
                                np.concatenate(ours.column("ctx_log_gap").to_pylist()), rtol=1e-6)
     split = pc.if_else(pc.equal(ours.column("split"), "test"), "validation", ours.column("split"))
     assert split.to_pylist() == theirs.column("split").to_pylist()
+
+
+def test_sequences_match_the_spark_examples_job(spark, prepared, tmp_path):
+    _, p = prepared
+    _spark_examples(spark, p, tmp_path, "--format", "sequences")
+    theirs = pq.read_table(tmp_path / "ex" / "sequences" / "split=train").sort_by("sequence_id")
+    ours = pq.read_table(p.examples("seq-w8") / "sequences" / "split=train").sort_by("sequence_id")
+    assert theirs.num_rows == ours.num_rows > 50
+    for column in ("sequence_id", "ctx_job_index", "ctx_event_type", "context_length", "next_job_index",
+                   "future_job_index", "negative_job_index", "negative_weight"):
+        assert theirs.column(column).to_pylist() == ours.column(column).to_pylist(), column
+    # validation: the same users' rows as of valid_from; the evaluation's targets stop at the cutoff
+    valid = pq.read_table(p.examples("seq-w8") / "sequences" / "split=validation")
+    assert 0 < valid.num_rows <= pq.read_table(tmp_path / "ex" / "sequences" / "split=validation").num_rows
 
 
 def test_evaluate_writes_the_report(prepared, tmp_path):

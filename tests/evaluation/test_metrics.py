@@ -39,6 +39,11 @@ def test_top_k_orders_breaks_ties_and_excludes():
     scores = np.array([[0.1, 0.5, 0.3, 0.5], [4.0, 3.0, 2.0, 1.0]])
     assert top_k(scores, 2).tolist() == [[1, 3], [0, 1]]
     assert top_k(scores, 2, exclude=[np.array([1]), np.array([0, 2])]).tolist() == [[3, 2], [1, 3]]
+    # ties at the boundary go to the lowest indices, whatever order a partial sort leaves them in
+    flat = np.zeros((2, 50))
+    flat[0, 37], flat[1, [5, 45]] = 1.0, [2.0, -1.0]
+    assert top_k(flat, 4).tolist() == [[37, 0, 1, 2], [5, 0, 1, 2]]
+    assert top_k(flat, 4, exclude=[np.array([0, 1]), np.array([])]).tolist() == [[37, 2, 3, 4], [5, 0, 1, 2]]
     assert scores[0, 1] == 0.5  # the caller's scores are not modified
 
 
