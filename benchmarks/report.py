@@ -77,13 +77,23 @@ class PeakMemory:
         self._thread.join()
 
 
+def _section_pattern(name: str) -> re.Pattern:
+    return re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
+
+
+def read_section(name: str, doc: Path) -> str | None:
+    """The section ``## name`` of ``doc`` (heading included, up to the next ``## ``), or None."""
+    found = _section_pattern(name).search(doc.read_text()) if doc.exists() else None
+    return found.group(0).rstrip() + "\n" if found else None
+
+
 def write_section(name: str, body: str, *, doc: Path | None = None, header: str = HEADER) -> None:
     """Replace (or add) the section ``## name`` of ``doc`` (default :data:`DOC`, looked up at call time) with ``body``."""
     doc = DOC if doc is None else doc
     doc.parent.mkdir(parents=True, exist_ok=True)
     text = doc.read_text() if doc.exists() else header
     section = f"## {name}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = _section_pattern(name)
     text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     doc.write_text(text.rstrip() + "\n")
 

@@ -137,18 +137,22 @@ def write_examples(rows: list[dict], out: Path, *, cutoff_us: int, horizon_end_u
     return counts
 
 
+def _timelines(sequences: Path, query_tokens: int):
+    """(user, timeline) of every row of ``sequences/`` (:func:`spark_jobs.sequences.user_timelines`)."""
+    from spark_jobs.sequences import user_timelines
+
+    for path in sorted(sequences.glob("*.parquet")):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            yield from user_timelines(batch, query_tokens)
+
+
 def cut_examples(sequences: Path, pools: dict[int, np.ndarray], cfg, *, valid_from_us: int) -> list[dict]:
     """Every user's examples — what ``spark_jobs/examples.py`` computes inside ``mapInArrow``, in one process:
     :func:`spark_jobs.sequences.user_timelines` → :func:`spark_jobs.windows.user_examples`."""
-    from spark_jobs.sequences import user_timelines
     from spark_jobs.windows import user_examples
 
-    rows: list[dict] = []
-    for path in sorted(sequences.glob("*.parquet")):
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-            for user, tl in user_timelines(batch, cfg.query_tokens):
-                rows.extend(user_examples(user, tl, pools, cfg, valid_from_us))
-    return rows
+    return [row for user, tl in _timelines(sequences, cfg.query_tokens)
+            for row in user_examples(user, tl, pools, cfg, valid_from_us)]
 
 
 def cut_sequences(sequences: Path, pools: dict[int, np.ndarray], cfg, *, valid_from_us: int,
@@ -157,28 +161,30 @@ def cut_sequences(sequences: Path, pools: dict[int, np.ndarray], cfg, *, valid_f
     ``mapInArrow``, in one process: :func:`spark_jobs.sequences.user_timelines` →
     :func:`spark_jobs.chunks.user_sequences` (targets of the validation row end at ``end_us``)."""
     from spark_jobs.chunks import user_sequences
-    from spark_jobs.sequences import user_timelines
 
-    rows: list[dict] = []
-    for path in sorted(sequences.glob("*.parquet")):
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-            for user, tl in user_timelines(batch, cfg.query_tokens):
-                rows.extend(user_sequences(user, tl, pools, cfg, valid_from_us, end_us))
-    return rows
+    return [row for user, tl in _timelines(sequences, cfg.query_tokens)
+            for row in user_sequences(user, tl, pools, cfg, valid_from_us, end_us)]
+
+
+def write_rows(rows: list[dict], folder: Path, schema: pa.Schema, step: int = 100_000) -> None:
+    """Rows of ``schema`` (their ``split`` column dropped) as Parquet files of ``step`` rows under ``folder``."""
+    from spark_jobs.sequences import rows_to_table
+
+    folder.mkdir(parents=True)
+    for i in range(0, max(len(rows), 1), step):
+        pq.write_table(rows_to_table(rows[i:i + step], schema).drop_columns(["split"]),
+                       folder / f"part-{i // step}.parquet")
 
 
 def write_sequences(rows: list[dict], out: Path) -> dict[str, int]:
     """Sequence rows as ``<out>/sequences/split=train|validation`` (contract ``TRAINING_SEQUENCE``)."""
     from jobtrail.contracts import TRAINING_SEQUENCE
-    from spark_jobs.sequences import rows_to_table
 
     shutil.rmtree(out / "sequences", ignore_errors=True)
     counts = {}
     for split in ("train", "validation"):
         part = [r for r in rows if r["split"] == split]
-        folder = out / "sequences" / f"split={split}"
-        folder.mkdir(parents=True)
-        pq.write_table(rows_to_table(part, TRAINING_SEQUENCE).drop_columns(["split"]), folder / "part-0.parquet")
+        write_rows(part, out / "sequences" / f"split={split}", TRAINING_SEQUENCE)
         counts[split] = len(part)
     return counts
 

@@ -158,7 +158,9 @@ def write_report(results: dict[str, Any], doc: Path) -> Path:
         body = _amazon_section(results["amazon"], results).split("\n", 2)[2]
         write_section(AMAZON_TITLE, body, doc=doc)
         return doc
-    kept_amazon = _section(doc, AMAZON_TITLE) if not results.get("amazon") else None
+    from benchmarks.report import read_section
+
+    kept_amazon = read_section(AMAZON_TITLE, doc) if not results.get("amazon") else None
     cfg, rows = results["config"], results["rows"]
     images = doc.parent / "evaluation"
     datasets = list(results["datasets"])
@@ -222,18 +224,6 @@ def write_report(results: dict[str, Any], doc: Path) -> Path:
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text("\n".join(lines).rstrip() + "\n")
     return doc
-
-
-def _section(doc: Path, title: str) -> str | None:
-    """The ``## title`` section of an existing ``doc`` (up to the next ``## ``), or None."""
-    if not doc.exists():
-        return None
-    text = doc.read_text()
-    start = text.find(f"## {title}\n")
-    if start < 0:
-        return None
-    end = text.find("\n## ", start + 1)
-    return text[start:end if end > 0 else len(text)].rstrip() + "\n"
 
 
 def _caveat(infos: dict[str, dict]) -> str:

@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from evaluation.config import AmazonSpec, TrainSpec
+from evaluation.datasets import write_rows
 from evaluation.timelines import DAY_US, Timelines
 from jobtrail.contracts import EVENT_TYPE_IDS, JOB, TRAINING_EXAMPLE, TRAINING_SEQUENCE
 from spark_jobs.windows import UserTimeline, WindowConfig, context, draw_negative, user_examples
@@ -61,14 +62,6 @@ def _timelines(events: pa.Table, index: dict[str, int], q: int) -> dict[str, Use
                                       np.zeros(n, np.int32), gap, np.zeros((n, q), np.int32),
                                       (ts[lo:hi] // DAY_US).astype(np.int32))
     return out
-
-
-def _write_rows(rows: list[dict], folder: Path, schema: pa.Schema, step: int = 100_000) -> None:
-    from spark_jobs.sequences import rows_to_table
-
-    folder.mkdir(parents=True)
-    for i in range(0, len(rows), step):
-        pq.write_table(rows_to_table(rows[i:i + step], schema).drop_columns(["split"]), folder / f"part-{i // step}.parquet")
 
 
 def prepare(spark_factory, spec: AmazonSpec, work: Path, path: Path | None = None) -> Path:
@@ -106,11 +99,11 @@ def prepare(spark_factory, spec: AmazonSpec, work: Path, path: Path | None = Non
     if spec.objective == "dense":
         train, valid, meta = _sequences(tls, pools, spec, validated)
         for split, rows in (("train", train), ("validation", valid)):
-            _write_rows(rows, root / "sequences" / f"split={split}", TRAINING_SEQUENCE)
+            write_rows(rows, root / "sequences" / f"split={split}", TRAINING_SEQUENCE)
     else:
         train, valid, meta = _windows(tls, pools, spec, validated, pool)
         for split, rows in (("train", train), ("validation", valid)):
-            _write_rows(rows, root / "examples" / f"split={split}", TRAINING_EXAMPLE)
+            write_rows(rows, root / "examples" / f"split={split}", TRAINING_EXAMPLE)
     (root / "examples_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     tests = leave_one_out_split(data.events)[2]
     info = {"users": len(tls), "items": side.num_rows - 1, "events": data.events.num_rows, "train_rows": len(train),
