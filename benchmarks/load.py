@@ -10,14 +10,18 @@
 3. an embedded Airflow (SQLite, ``jobtrail.orchestration.embedded``) and a champion made cheaply and honestly:
    the real training DAG on the last ``--train-days`` days of the history (``--aggregator``, 1 epoch, stride 4,
    no baselines) — its time is reported separately, it is not what is measured;
-4. **measured**: the real daily DAG (``airflow dags test``, a manual run without a logical date) for
-   ``ds`` = the last day, over the whole history (lookback 90 days): every user gets inference inputs and an
-   embedding. Each task's seconds come from its task instance (start → end) in the metadata DB; memory is the
-   summed resident memory of this process tree (Airflow, every ``spark-submit`` JVM, Python workers), sampled
-   every 0.5 s, overall and per task.
+4. a first daily run for ``ds`` − 1 (``incremental``: true; reported, not measured): it builds the per-user state
+   from the whole history (no snapshot exists yet) and computes every user's embedding, as a new deployment's
+   first day does;
+5. **measured**: the real daily DAG (``airflow dags test``, a manual run without a logical date, ``incremental``:
+   true) for ``ds`` = the last day, in the steady state — the state folds that one day, inference recomputes the
+   users with new events and carries the others forward. Each task's seconds come from its task instance
+   (start → end) in the metadata DB; memory is the summed resident memory of this process tree (Airflow, every
+   ``spark-submit`` JVM, Python workers), sampled every 0.5 s, overall and per task.
 
-Writes the section "Load: the daily DAG on 10 million events" of docs/reliability.md and a JSON copy at
-``.cache/bench/load/result.json``; prints both. Exit status 1 when a DAG run fails (the partial figures are
+Writes the section "Load: the daily DAG on 10 million events" of docs/reliability.md, both runs as ``daily.runs``
+in docs/benchmarks.json (``kind``, ``history_days``, ``events``, ``users``, ``active_users``, ``seconds``, ``tasks``)
+and a JSON copy at ``.cache/bench/load/result.json``; prints them. Exit status 1 when a DAG run fails (the partial figures are
 written all the same).
 """
 
@@ -39,6 +43,7 @@ import psutil
 
 from benchmarks.report import (
     BENCH_USERS,
+    write_json,
     RELIABILITY_DOC,
     RELIABILITY_HEADER,
     PeakMemory,
@@ -145,6 +150,17 @@ def _count(table: Path, column: str | None = None, value: Any = None) -> int | N
     return dataset.count_rows(filter=None if column is None else pads.field(column) == value)
 
 
+def _events_through(root: Path, ds: date) -> int | None:
+    """Clean events of every day up to ``ds`` (what a run for ``ds`` had in its history, its own day included)."""
+    table = root / Tables.CLEAN_EVENTS
+    if not table.exists():
+        return None
+    import pyarrow.dataset as pads
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(table)).to_pyarrow_dataset().count_rows(filter=pads.field("ds") <= ds)
+
+
 def _size_gib(path: Path) -> float | None:
     if not path.exists():
         return None
@@ -177,9 +193,28 @@ def figures(root: Path, ds: date) -> dict[str, Any]:
                 row = json.loads(report.read_text())
                 out["monitoring"] = {k: row.get(k) for k in ("status", "failed_checks", "rows", "users_scored",
                                                              "active_users", "coverage", "nan_rows", "norm_p50")}
-    out["table_gib"] = {t: _size_gib(root / t) for t in (Tables.CLEAN_EVENTS, Tables.INFERENCE_INPUTS,
-                                                          Tables.FEATURE_TABLE)}
+    out["table_gib"] = {t: _size_gib(root / t) for t in (Tables.CLEAN_EVENTS, Tables.USER_STATE,
+                                                          Tables.INFERENCE_INPUTS, Tables.FEATURE_TABLE)}
     return out
+
+
+def daily_rows(result: dict[str, Any], root: Path) -> list[dict[str, Any]]:
+    """The machine-readable rows of both daily runs (first, steady) for docs/benchmarks.json."""
+    first = date.fromisoformat(result["dataset"]["start"])
+    rows = []
+    for kind, run in (("first", result["preparation"].get("first_daily")), ("steady", result.get("daily"))):
+        if not run or not run.get("tasks"):
+            continue
+        ds = date.fromisoformat(run.get("ds") or result["ds"])
+        as_of = ds + timedelta(days=1)
+        reports = list((root / "monitoring_reports").glob(f"{as_of}__*.json"))
+        monitored = json.loads(reports[0].read_text()) if reports else {}
+        rows.append({"kind": kind, "ds": ds.isoformat(), "state": run.get("state"),
+                     "history_days": (ds - first).days, "events": _events_through(root, ds),
+                     "users": _count(root / Tables.INFERENCE_INPUTS, "as_of_date", as_of),
+                     "active_users": monitored.get("active_users"), "seconds": run.get("seconds"),
+                     "tasks": {t["task"]: t["seconds"] for t in run["tasks"]}})
+    return rows
 
 
 def _n(value: Any) -> str:
@@ -205,8 +240,10 @@ def render(r: dict[str, Any]) -> str:
         "",
         f"Dataset: {_n(r['dataset']['events'])} synthetic events of {_n(r['dataset']['users'])} users, "
         f"{r['dataset']['start']}..{r['dataset']['end']}, seed 7. History {r['dataset']['start']}..{r['history_end']} "
-        f"({_n(prep['history']['rows'])} events) in `clean_events`; the daily DAG runs for ds = {r['ds']} (a manual run "
-        f"without a logical date, lookback 90 days, so every event of the history is read).",
+        f"({_n(prep['history']['rows'])} events) in `clean_events`; a first daily run for the day after it builds the "
+        f"per-user state from the whole history and every user's embedding (preparation, below); the measured run "
+        f"is the next day's, ds = {r['ds']} (a manual run without a logical date, lookback 90 days, `incremental`: "
+        f"true): the state folds that day, inference recomputes the users with new events and carries the others.",
         "",
         f"**Daily DAG: {daily.get('state', 'not run')}** in {_n(daily.get('seconds'))} s (DAG run start → end; "
         f"{_n(r.get('daily_command_seconds'))} s for the whole `airflow dags test` process). Peak resident memory of "
@@ -242,20 +279,25 @@ def render(r: dict[str, Any]) -> str:
         f"{_n(rows.get('fallback'))}), {rows.get('model_name', '—')} v{rows.get('model_version', '—')} |",
         f"| monitoring | {mon.get('status', '—')}: coverage {_pct(mon.get('coverage'))} of the "
         f"{_n(mon.get('active_users'))} users active on ds, {_n(mon.get('nan_rows'))} NaN rows, median norm {_n(mon.get('norm_p50'))} |",
-        f"| table sizes GiB (clean events / inference inputs / feature table) | {_n(sizes.get(Tables.CLEAN_EVENTS))} / "
+        f"| table sizes GiB (clean events / user state / inference inputs / feature table) | "
+        f"{_n(sizes.get(Tables.CLEAN_EVENTS))} / {_n(sizes.get(Tables.USER_STATE))} / "
         f"{_n(sizes.get(Tables.INFERENCE_INPUTS))} / {_n(sizes.get(Tables.FEATURE_TABLE))} |",
     ]
     if r.get("error"):
         lines += ["", f"**Failure:** {r['error']}"]
     train = prep.get("training") or {}
     steps = ", ".join(f"{t['task']} {_n(t['seconds'])}" for t in train.get("tasks", []) if t.get("seconds"))
+    first = prep.get("first_daily") or {}
+    first_steps = ", ".join(f"{t['task']} {_n(t['seconds'])}" for t in first.get("tasks", []) if t.get("seconds"))
     lines += [
         "",
         f"Preparation (not measured above): inputs hard-linked in {prep['stage_seconds']} s; history written with "
         f"`jobtrail.demo.load_history` (pyarrow + deltalake, no Spark) in {prep['history']['seconds']} s, peak "
         f"{prep['history']['peak_rss_gib']} GiB; `airflow db migrate` {prep['migrate_seconds']} s; the champion from the "
         f"real training DAG (conf `{json.dumps(train.get('conf', {}))}`): {train.get('state', 'not run')} in "
-        f"{_n(train.get('seconds'))} s, peak {_n(train.get('peak_rss_gib'))} GiB (seconds per task: {steps or '—'}). "
+        f"{_n(train.get('seconds'))} s, peak {_n(train.get('peak_rss_gib'))} GiB (seconds per task: {steps or '—'}); "
+        f"the first daily run (ds = {first.get('ds', '—')}): {first.get('state', 'not run')} in "
+        f"{_n(first.get('seconds'))} s, peak {_n(first.get('peak_rss_gib'))} GiB (seconds per task: {first_steps or '—'}). "
         f"Whole command: {_n(r.get('total_seconds'))} s.",
     ]
     return "\n".join(lines)
@@ -277,8 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = load_history(Path(args.history[0]), date.fromisoformat(args.history[1]))
         print("RESULT " + json.dumps({"rows": rows}), flush=True)
         return 0
-    if args.days < 2 or not 1 <= args.train_days < args.days:
-        parser.error("need --days >= 2 and 1 <= --train-days < --days")
+    if args.days < 3 or not 1 <= args.train_days < args.days - 1:
+        parser.error("need --days >= 3 and 1 <= --train-days < --days - 1 (the last two days are the daily runs')")
 
     from benchmarks.pipeline import ensure_input
     from jobtrail.orchestration.embedded import airflow_env, dags_test, migrate
@@ -294,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     manifest = json.loads((data / "_generator.json").read_text())
     first = date.fromisoformat(manifest["config"]["start"])
     ds = first + timedelta(days=args.days - 1)
-    history_end = ds - timedelta(days=1)
+    first_ds = ds - timedelta(days=1)
+    history_end = ds - timedelta(days=2)
     memory = psutil.virtual_memory()
     result: dict[str, Any] = {
         "command": command, "machine": machine(), "started": wall_start.isoformat(timespec="seconds"),
@@ -323,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     migrate(env, log=logs / "airflow-db-migrate.log")
     prep["migrate_seconds"] = round(time.perf_counter() - t, 1)
 
-    train_conf = {"start": (ds - timedelta(days=args.train_days)).isoformat(), "end": history_end.isoformat(),
+    train_conf = {"start": (history_end - timedelta(days=args.train_days - 1)).isoformat(), "end": history_end.isoformat(),
                   "valid_from": history_end.isoformat(), "aggregator": args.aggregator, "window": 32, "stride": 4,
                   "epochs": 1, "batch_size": 1024, "baselines": []}
     rc = 0
@@ -337,11 +380,21 @@ def main(argv: list[str] | None = None) -> int:
                                     "peak_rss_gib": _gib(mem.peak_bytes)}
         print(f"training DAG: {prep['training']['state']} in {prep['training']['seconds']} s", flush=True)
 
+        print(f"first daily DAG for ds={first_ds} (state built from the history; not measured)", flush=True)
+        with PeakMemory() as mem:
+            try:
+                dags_test(DAILY_DAG, {"ds": first_ds.isoformat(), "incremental": True}, env,
+                          log=logs / f"{DAILY_DAG}-first.log")
+            finally:
+                prep["first_daily"] = {"ds": first_ds.isoformat(), **(latest_run(db, DAILY_DAG) or {}),
+                                       "peak_rss_gib": _gib(mem.peak_bytes)}
+        print(f"first daily DAG: {prep['first_daily']['state']} in {prep['first_daily']['seconds']} s", flush=True)
+
         print(f"daily DAG for ds={ds} (measured)", flush=True)
         t = time.perf_counter()
         with PeakMemory(record=True) as mem:
             try:
-                dags_test(DAILY_DAG, {"ds": ds.isoformat()}, env, log=logs / f"{DAILY_DAG}.log")
+                dags_test(DAILY_DAG, {"ds": ds.isoformat(), "incremental": True}, env, log=logs / f"{DAILY_DAG}.log")
             finally:
                 result["daily_command_seconds"] = round(time.perf_counter() - t, 1)
                 result["peak_rss_gib"] = _gib(mem.peak_bytes)
@@ -359,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     result["total_seconds"] = round(time.perf_counter() - started, 1)
 
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_json("daily", doc=args.doc.parent / "benchmarks.md", value={"command": command, "machine": machine(), "load_before": result["load_before"],
+                         "load_after": result["load_after"], "runs": daily_rows(result, root)})
     body = render(result)
     write_section(SECTION, body, doc=args.doc, header=RELIABILITY_HEADER)
     print(json.dumps(result, indent=2))

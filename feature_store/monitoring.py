@@ -1,6 +1,7 @@
 """Checks on one feature-table partition (a day × model version) before it is published.
 
-Metrics (one row of contract ``EMBEDDING_MONITORING`` per run, computed in three Spark passes):
+Metrics (one row of contract ``EMBEDDING_MONITORING`` per run): one join of the partition with the earlier one
+and one numpy pass over the joined Arrow batches (:func:`row_stats`), then one aggregation:
 
 - ``rows``, ``users_scored`` (computed this run), ``carried_forward``, ``cold_start``, ``fallback_share``;
 - ``active_users`` (distinct users with clean events on the ``active_days`` days before the cutoff),
@@ -35,6 +36,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -83,22 +86,86 @@ def _quantiles(column: Column, qs: tuple[float, ...]) -> Column:
     return F.percentile_approx(column, list(qs), 10_000)
 
 
-def partition_metrics(today: DataFrame, previous: DataFrame | None, active_users: DataFrame) -> dict[str, Any]:
-    """The metrics of one decoded partition ``today`` (one day, one model version); see the module docstring.
+def _rows_of(embeddings: pa.ListArray, dims: np.ndarray) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]]:
+    """(bad [n], {dimension: (row numbers, [rows, dimension] float64 matrix)}) of a batch's embeddings.
 
-    ``previous``: the same model version's latest earlier partition (decoded) or None; ``active_users``:
-    a DataFrame with a ``user_id`` column (duplicates allowed).
+    Bad (:func:`invalid`'s rule, in numpy): a null list, a length other than the row's ``embedding_dim``, or a
+    null / NaN / ±inf value. The good rows are gathered per dimension into dense matrices.
     """
+    offsets = embeddings.offsets.to_numpy()
+    flat = np.asarray(pc.fill_null(embeddings.values, np.nan).to_numpy(zero_copy_only=False), np.float64)
+    nonfinite = np.concatenate([[0], np.cumsum(~np.isfinite(flat))])
+    bad = (np.asarray(embeddings.is_null().to_numpy(zero_copy_only=False), bool)
+           | (np.diff(offsets) != dims) | (nonfinite[offsets[1:]] - nonfinite[offsets[:-1]] > 0))
+    good = {}
+    for dim in np.unique(dims[~bad]):
+        rows = np.flatnonzero(~bad & (dims == dim))
+        good[int(dim)] = rows, flat[offsets[rows, None] + np.arange(dim)]
+    return bad, good
+
+
+_STAT_FIELDS = [("_bad", "boolean"), ("_norm", "double"), ("_paired", "boolean"), ("_cos", "double")]
+
+
+def _row_stats(batches):
+    """mapInArrow: each row's validity, norm and cosine with the previous day's embedding ``_b`` (numpy)."""
+    for batch in batches:
+        n = batch.num_rows
+        dims = batch.column("embedding_dim").to_numpy(zero_copy_only=False).astype(np.int64)
+        bad, today = _rows_of(batch.column("embedding"), dims)
+        prev_bad, before = _rows_of(batch.column("_b"), dims)
+        norm, cos = np.full(n, np.nan), np.full(n, np.nan)
+        paired = ~bad & ~prev_bad & batch.column("_usable").to_numpy(zero_copy_only=False).astype(bool)
+        for dim, (rows, a) in today.items():
+            norm[rows] = np.sqrt(np.einsum("ij,ij->i", a, a))
+            if dim not in before:
+                continue
+            prev_rows, b = before[dim]
+            both, ia, ib = np.intersect1d(rows, prev_rows, return_indices=True)
+            denominator = norm[both] * np.sqrt(np.einsum("ij,ij->i", b[ib], b[ib]))
+            dot = np.einsum("ij,ij->i", a[ia], b[ib])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cos[both] = np.where(denominator > 0, dot / denominator, np.nan)  # no direction: left out
+        cos[~paired] = np.nan
+        passed = [batch.column(c) for c in batch.schema.names if c not in ("embedding", "_b")]
+        yield pa.RecordBatch.from_arrays(
+            [*passed, pa.array(bad), pa.array(norm, from_pandas=True), pa.array(paired), pa.array(cos, from_pandas=True)],
+            names=[c for c in batch.schema.names if c not in ("embedding", "_b")] + [f for f, _ in _STAT_FIELDS])
+
+
+def row_stats(today: DataFrame, previous: DataFrame | None) -> DataFrame:
+    """One row per row of ``today`` (decoded): user_id, is_fallback, embedding_as_of_date, the staleness inputs,
+    ``_bad``, ``_norm``, and against ``previous`` (the same version's earlier partition, decoded, or None)
+    ``_paired`` / ``_cos`` / ``_prev_cutoff``. One join and one numpy pass, no per-element SQL functions."""
+    keep = ["user_id", "is_fallback", "embedding_as_of_date", "last_event_ts", "as_of_ts", "embedding_dim", "embedding"]
+    base = today.select(*keep)
+    if previous is None:
+        joined = base.select("*", F.lit(None).cast("array<float>").alias("_b"),
+                             F.lit(None).cast("timestamp").alias("_prev_cutoff"))
+    else:
+        before = previous.select("user_id", F.when(F.col("embedding_as_of_date").isNotNull(), F.col("embedding"))
+                                 .alias("_b"), F.col("as_of_ts").alias("_prev_cutoff"))
+        joined = base.join(before, "user_id", "left")
+    joined = joined.withColumn("_usable", F.col("embedding_as_of_date").isNotNull() & F.col("_b").isNotNull())
+    schema = ", ".join([f"{f.name} {f.dataType.simpleString()}" for f in joined.schema.fields
+                        if f.name not in ("embedding", "_b")] + [f"{n} {t}" for n, t in _STAT_FIELDS])
+    return joined.mapInArrow(_row_stats, schema)
+
+
+def partition_metrics(stats: DataFrame, active_users: DataFrame) -> dict[str, Any]:
+    """The metrics of one partition from its :func:`row_stats` (see the module docstring), in one aggregation;
+    ``active_users``: a DataFrame with a ``user_id`` column (duplicates allowed)."""
     cold = F.col("is_fallback") & F.col("embedding_as_of_date").isNull()
     carried = F.col("is_fallback") & F.col("embedding_as_of_date").isNotNull()
-    bad = invalid(F.col("embedding"), F.col("embedding_dim"))
     days = (F.unix_micros("as_of_ts") - F.unix_micros("last_event_ts")) / F.lit(86_400e6)
     bucket = F.when(F.col("last_event_ts").isNull(), "none")
     for high, name in STALENESS_BUCKETS:
         bucket = bucket.when(days < high, name) if high is not None else bucket.otherwise(name)
     names = [name for _, name in STALENESS_BUCKETS] + ["none"]
-    first = today.select("*", bad.alias("_bad"), cold.alias("_cold"), carried.alias("_carried"),
-                         bucket.alias("_bucket"), l2_norm("embedding").alias("_norm")).agg(
+    active = F.coalesce(F.col("last_event_ts") >= F.col("_prev_cutoff"), F.lit(False))
+    groups, quantiles = (("active", True), ("inactive", False)), (0.05, 0.5, 0.95)
+    first = stats.select("*", cold.alias("_cold"), carried.alias("_carried"), bucket.alias("_bucket"),
+                         active.alias("_active")).agg(
         F.count(F.lit(1)).alias("rows"),
         F.count_if(~F.col("is_fallback")).alias("users_scored"),
         F.count_if("_carried").alias("carried_forward"),
@@ -107,6 +174,10 @@ def partition_metrics(today: DataFrame, previous: DataFrame | None, active_users
         _quantiles(F.when(~F.col("_bad") & ~F.col("_cold"), F.col("_norm")),
                    tuple(q / 100 for q in NORM_QUANTILES)).alias("norms"),
         *[F.count_if(F.col("_bucket") == name).alias(f"_h{i}") for i, name in enumerate(names)],
+        *[F.count_if(F.col("_paired") & (F.col("_active") == flag)).alias(f"cos_{g}_pairs") for g, flag in groups],
+        *[_quantiles(F.when(F.col("_active") == flag, F.col("_cos")), quantiles).alias(f"_{g}") for g, flag in groups],
+        F.percentile_approx(F.when(~F.col("is_fallback"), F.col("_cos")), 0.5, 10_000).alias("cos_median_checked"),
+        F.count_if("_paired").alias("_pairs"),
     ).first()
     metrics: dict[str, Any] = {k: int(first[k]) for k in
                                ("rows", "users_scored", "carried_forward", "cold_start", "nan_rows")}
@@ -115,40 +186,18 @@ def partition_metrics(today: DataFrame, previous: DataFrame | None, active_users
     norms = first.norms or [None] * len(NORM_QUANTILES)
     metrics |= {f"norm_p{q:02d}": (float(v) if v is not None else None) for q, v in zip(NORM_QUANTILES, norms)}
     metrics["staleness_histogram"] = {name: int(first[f"_h{i}"]) for i, name in enumerate(names)}
+    for group, _ in groups:
+        metrics[f"cos_{group}_pairs"] = int(first[f"cos_{group}_pairs"])
+        values = first[f"_{group}"] or [None] * 3
+        metrics |= {f"cos_{group}_{n}": v for n, v in zip(("p05", "p50", "p95"), values)}
+    metrics["cos_median_checked"] = first.cos_median_checked
 
-    active = active_users.select("user_id").distinct()
-    covered = active.join(today.select("user_id", F.lit(True).alias("_has_row")), "user_id", "left").agg(
+    users = active_users.select("user_id").distinct()
+    covered = users.join(stats.select("user_id", F.lit(True).alias("_has_row")), "user_id", "left").agg(
         F.count(F.lit(1)).alias("active"), F.count_if(F.col("_has_row").isNotNull()).alias("covered")).first()
     metrics["active_users"], metrics["active_covered"] = int(covered.active), int(covered.covered)
     metrics["coverage"] = covered.covered / covered.active if covered.active else None
-    return metrics | cosine_metrics(today, previous)
-
-
-def cosine_metrics(today: DataFrame, previous: DataFrame | None) -> dict[str, Any]:
-    """Day-over-day cosine quantiles (active / inactive users) and the checked median; nulls without ``previous``."""
-    out: dict[str, Any] = {f"cos_{g}_{n}": None for g in ("active", "inactive") for n in ("p05", "p50", "p95")}
-    out |= {"cos_active_pairs": 0, "cos_inactive_pairs": 0, "cos_median_checked": None}
-    if previous is None:
-        return out
-    usable = ~invalid(F.col("embedding"), F.col("embedding_dim")) & F.col("embedding_as_of_date").isNotNull()
-    now = today.where(usable).select("user_id", F.col("embedding").alias("_a"), "last_event_ts", "is_fallback")
-    before = previous.where(usable).select("user_id", F.col("embedding").alias("_b"),
-                                           F.col("as_of_ts").alias("_prev_cutoff"))
-    pairs = now.join(before, "user_id").select(
-        cosine(F.col("_a"), F.col("_b")).alias("_cos"), "is_fallback",
-        F.coalesce(F.col("last_event_ts") >= F.col("_prev_cutoff"), F.lit(False)).alias("_active"))
-    quantiles, groups = (0.05, 0.5, 0.95), (("active", True), ("inactive", False))
-    row = pairs.agg(
-        *[F.count_if(F.col("_active") == flag).alias(f"cos_{g}_pairs") for g, flag in groups],
-        *[_quantiles(F.when(F.col("_active") == flag, F.col("_cos")), quantiles).alias(f"_{g}") for g, flag in groups],
-        F.percentile_approx(F.when(~F.col("is_fallback"), F.col("_cos")), 0.5, 10_000).alias("cos_median_checked"),
-    ).first()
-    for group in ("active", "inactive"):
-        out[f"cos_{group}_pairs"] = int(row[f"cos_{group}_pairs"])
-        values = row[f"_{group}"] or [None] * 3
-        out |= {f"cos_{group}_{n}": v for n, v in zip(("p05", "p50", "p95"), values)}
-    out["cos_median_checked"] = row.cos_median_checked
-    return out
+    return metrics
 
 
 def sample_metrics(sample: np.ndarray, top_lists: np.ndarray | None = None, n_jobs: int | None = None) -> dict[str, Any]:

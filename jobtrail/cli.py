@@ -55,6 +55,7 @@ SPARK_JOBS = {
     "job-table": ("spark_jobs.job_table", "build the job side table from a catalogue snapshot"),
     "timelines": ("spark_jobs.timelines", "sessionized per-user timelines over a date range"),
     "examples": ("spark_jobs.examples", "training sequences (default) or sliding-window examples"),
+    "user-state": ("spark_jobs.user_state", "fold the clean events into the per-user timeline state of a date"),
     "inference-inputs": ("spark_jobs.inference_inputs", "each user's latest events before a cutoff"),
     "infer": ("spark_jobs.infer", "user embeddings of one as-of date into the Delta feature table"),
     "monitor": ("spark_jobs.monitor", "check a feature-table partition; fail on NaNs, low coverage, drift"),

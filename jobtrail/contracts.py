@@ -90,6 +90,7 @@ class Tables:
     TIMELINES = "timelines"
     TRAINING_EXAMPLES = "training_examples"
     INFERENCE_INPUTS = "inference_inputs"
+    USER_STATE = "user_state"
     FEATURE_TABLE = "user_embeddings"
     MONITORING = "embedding_monitoring"
 
@@ -167,6 +168,34 @@ TRAINING_SEQUENCE = pa.schema(
 )
 """A chunk of up to W−1 timeline events with targets at every position (``spark_jobs.chunks``), the default
 training data; validation rows hold the latest W−1 events before the cutoff with targets at the last position only."""
+
+STATE_EVENT = pa.struct(
+    [
+        pa.field("ts_us", pa.int64()),  # µs since the epoch, UTC
+        pa.field("event_id", pa.string()),
+        pa.field("event_type_id", pa.int32()),  # EVENT_TYPE_IDS
+        pa.field("job_id", pa.string()),  # null for searches; mapped to the day's side-table index at inference
+        pa.field("query", pa.string()),  # searches only; tokenised at inference with the model's buckets
+        pa.field("session_id", pa.int32()),
+        pa.field("session_position", pa.int32()),
+        pa.field("gap_s", pa.float64()),  # seconds since the user's previous event; 0 for the first
+        pa.field("day", pa.int32()),  # days since the epoch (UTC) of ts_us
+    ]
+)
+
+USER_STATE = pa.schema(
+    [
+        pa.field("user_id", pa.string(), nullable=False),
+        pa.field("events", pa.list_(STATE_EVENT)),  # the latest ≤ STATE_EVENTS events, (ts_us, event_id) order
+        pa.field("day_counts", pa.list_(pa.struct([pa.field("day", pa.int32()), pa.field("n", pa.int64())]))),
+        pa.field("n_events", pa.int64(), nullable=False),  # every event folded in
+        pa.field("last_event_ts", UTC_TS),
+        pa.field("as_of_date", pa.date32(), nullable=False),
+    ],
+    metadata={"contract": "user_state", "partition": "as_of_date"},
+)
+"""Each user's timeline state strictly before ``as_of_date`` 00:00 UTC (``spark_jobs.user_state``): what inference
+inputs need, folded forward one day at a time instead of re-reading the history."""
 
 INFERENCE_INPUT = pa.schema(
     [

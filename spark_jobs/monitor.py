@@ -43,8 +43,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from feature_store import table as ft
-from feature_store.monitoring import (MonitoringFailed, Thresholds, evaluate, invalid, partition_metrics,
-                                     render_markdown, sample_metrics)
+from feature_store.monitoring import (MonitoringFailed, Thresholds, evaluate, partition_metrics, render_markdown,
+                                     row_stats, sample_metrics)
 from feature_store.selection import pick_model
 from jobtrail.argtypes import cli_path, int_range, model_name, model_ref, number, run_id, version_label
 from jobtrail.contracts import EMBEDDING_MONITORING, Tables
@@ -123,12 +123,13 @@ def active_users(events: DataFrame, *, as_of: date, days: int) -> DataFrame:
     return events.where(F.col("ds").between(F.lit(start), F.lit(as_of - timedelta(days=1)))).select("user_id").distinct()
 
 
-def collapse_sample(today: DataFrame, n: int) -> np.ndarray:
-    """[≤ n, D] embeddings of a fixed sample of computed users (the first ``n`` by a hash of the user id)."""
-    usable = ~invalid(F.col("embedding"), F.col("embedding_dim")) & ~F.col("is_fallback")
-    rows = (today.where(usable).select("user_id", "embedding")
-            .orderBy(F.xxhash64("user_id"), "user_id").limit(n).collect())
-    return np.array([r.embedding for r in rows], np.float64) if rows else np.zeros((0, 0))
+def collapse_sample(today: DataFrame, stats: DataFrame, n: int) -> np.ndarray:
+    """[≤ n, D] embeddings of a fixed sample of computed users (the first ``n`` valid ones by a hash of the user
+    id, chosen on ``stats`` = :func:`feature_store.monitoring.row_stats` of ``today``, then fetched)."""
+    ids = [r.user_id for r in stats.where(~F.col("_bad") & ~F.col("is_fallback")).select("user_id")
+           .orderBy(F.xxhash64("user_id"), "user_id").limit(n).collect()]
+    found = dict(today.where(F.col("user_id").isin(ids)).select("user_id", "embedding").collect())
+    return np.array([found[user] for user in ids], np.float64) if ids else np.zeros((0, 0))
 
 
 def top10_lists(model: str, job_table: Path, users: np.ndarray) -> tuple[np.ndarray, int]:
@@ -175,8 +176,10 @@ def run(spark: SparkSession, args: MonitorArgs) -> dict[str, Any]:
     today = features.where(ft.replace_predicate(args.as_of, name, version))
     previous_date, previous = ft.previous_partition(spark, args.features, args.as_of, name, version)
     active = active_users(read_delta(spark, args.events), as_of=args.as_of, days=args.active_days)
-    metrics = partition_metrics(today, ft.decode(previous) if previous is not None else None, active)
-    sample = collapse_sample(today, args.sample_users)
+    stats = row_stats(today, ft.decode(previous) if previous is not None else None).persist()
+    metrics = partition_metrics(stats, active)
+    sample = collapse_sample(today, stats, args.sample_users)
+    stats.unpersist()
     tops, n_jobs = (top10_lists(args.model, args.job_table, sample) if args.model is not None and len(sample)
                     else (None, None))
     metrics |= sample_metrics(sample, tops, n_jobs)

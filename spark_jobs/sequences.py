@@ -12,7 +12,7 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobtrail.contracts import EVENT_TYPE_IDS
@@ -32,13 +32,18 @@ def with_job_index(timeline: DataFrame, side_table: DataFrame) -> DataFrame:
     return timeline.join(index, "job_id", "left").withColumn("job_index", F.coalesce("job_index", F.lit(0)))
 
 
+def event_type_id(event_type: Column) -> Column:
+    """The ``EVENT_TYPE_IDS`` id of an event type name (int)."""
+    type_ids = F.create_map(*[x for name, i in EVENT_TYPE_IDS.items() for x in (F.lit(name), F.lit(i))])
+    return type_ids[event_type].cast("int")
+
+
 def user_sequences(timeline: DataFrame, *, query_tokens: int, token_buckets: int) -> DataFrame:
     """One row per user: ``events`` = the user's timeline as a (ts, event_id)-sorted array of structs."""
-    type_ids = F.create_map(*[x for name, i in EVENT_TYPE_IDS.items() for x in (F.lit(name), F.lit(i))])
     event = F.struct(
         (F.unix_micros("ts")).alias("ts_us"),
         F.col("event_id"),
-        type_ids[F.col("event_type")].cast("int").alias("event_type_id"),
+        event_type_id(F.col("event_type")).alias("event_type_id"),
         F.col("job_index").cast("int").alias("job_index"),
         F.col("session_position"),
         F.coalesce("gap_s", F.lit(0.0)).alias("gap_s"),

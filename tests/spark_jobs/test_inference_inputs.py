@@ -16,8 +16,9 @@ AS_OF = date(2026, 10, 10)
 def test_inputs_use_only_events_before_the_cutoff(spark, chain, tmp_path):
     out = tmp_path / "inputs"
     argv = ["--as-of", str(AS_OF), "--lookback-days", "7", "--job-table", str(chain.job_table),
-            "--events", str(chain.clean), "--out", str(out), "--window", "8", "--min-events", "4"]
-    default = inference_inputs.parse_args(argv[:-2])
+            "--events", str(chain.clean), "--out", str(out), "--window", "8", "--min-events", "4",
+            "--state", str(tmp_path / "state")]
+    default = inference_inputs.parse_args(argv[:-4])
     assert default.window.min_events == 1  # by default every user with an event is computed
     counts = inference_inputs.run(spark, inference_inputs.parse_args(argv))
     got = spark.read.format("delta").load(str(out))
@@ -34,7 +35,8 @@ def test_inputs_use_only_events_before_the_cutoff(spark, chain, tmp_path):
     assert (rows.last_event_ts < cutoff).all()
     assert (rows.context_length == rows.n_events.clip(upper=7)).all()
     assert (rows.below_min_events == (rows.n_events < 4)).all() and rows.below_min_events.any()
-    assert counts == {"users": len(rows), "below_min_events": int(rows.below_min_events.sum())}
+    assert counts == {"users": len(rows), "below_min_events": int(rows.below_min_events.sum()),
+                      "state": {"as_of": str(AS_OF), "source": "rebuild", "from": None, "days_folded": 9}}
     for n, times in zip(rows.context_length, rows.ctx_log_time_to_target):
         assert (times[:n] > 0).all()
 
