@@ -3,7 +3,11 @@
 Metrics (one row of contract ``EMBEDDING_MONITORING`` per run): one join of the partition with the earlier one
 and one numpy pass over the joined Arrow batches (:func:`row_stats`), then one aggregation:
 
-- ``rows``, ``users_scored`` (computed this run), ``carried_forward``, ``cold_start``, ``fallback_share``;
+- ``rows``, ``users_scored`` (computed this run), ``carried_forward``, ``carried_stale`` (carried rows whose user
+  has events at or after the carried embedding's cutoff: the embedding misses them), ``cold_start``,
+  ``fallback_share`` = (stale carried + cold start) / rows. A row carried because its user had no event since
+  the embedding was computed (``infer --mode incremental``, most users on most days) is as fresh as a
+  recomputation and is not a fallback here;
 - ``active_users`` (distinct users with clean events on the ``active_days`` days before the cutoff),
   ``active_covered`` (those with a row), ``coverage`` = covered / active (null when nobody was active);
 - ``nan_rows``: rows whose embedding is null, has the wrong size, or holds a NaN / ±inf / null value;
@@ -24,8 +28,8 @@ and one numpy pass over the joined Arrow batches (:func:`row_stats`), then one a
 Checks (:class:`Thresholds`, all configurable) and their names in ``failed_checks`` and error messages:
 ``rows`` (at least ``min_rows``), ``nan`` (at most ``max_nan_rows``), ``coverage`` (at least
 ``min_coverage``), ``cosine_collapse`` (median at least ``min_median_cosine``), ``fallback_share`` (at most
-``max_fallback_share``: a day where most rows are carried forward or cold start publishes old or empty
-vectors), ``embedding_collapse`` (``sample_cos_p05`` at most ``max_sample_cosine_p05``) and ``top10_diversity``
+``max_fallback_share``: a day where most rows miss their users' events — carried over newer events or cold
+start — publishes old or empty vectors), ``embedding_collapse`` (``sample_cos_p05`` at most ``max_sample_cosine_p05``) and ``top10_diversity``
 (``top10_distinct_share`` at least ``min_top10_distinct_share``).
 """
 
@@ -157,6 +161,7 @@ def partition_metrics(stats: DataFrame, active_users: DataFrame) -> dict[str, An
     ``active_users``: a DataFrame with a ``user_id`` column (duplicates allowed)."""
     cold = F.col("is_fallback") & F.col("embedding_as_of_date").isNull()
     carried = F.col("is_fallback") & F.col("embedding_as_of_date").isNotNull()
+    stale = carried & F.coalesce(F.col("last_event_ts") >= F.col("embedding_as_of_date").cast("timestamp"), F.lit(False))
     days = (F.unix_micros("as_of_ts") - F.unix_micros("last_event_ts")) / F.lit(86_400e6)
     bucket = F.when(F.col("last_event_ts").isNull(), "none")
     for high, name in STALENESS_BUCKETS:
@@ -164,11 +169,12 @@ def partition_metrics(stats: DataFrame, active_users: DataFrame) -> dict[str, An
     names = [name for _, name in STALENESS_BUCKETS] + ["none"]
     active = F.coalesce(F.col("last_event_ts") >= F.col("_prev_cutoff"), F.lit(False))
     groups, quantiles = (("active", True), ("inactive", False)), (0.05, 0.5, 0.95)
-    first = stats.select("*", cold.alias("_cold"), carried.alias("_carried"), bucket.alias("_bucket"),
-                         active.alias("_active")).agg(
+    first = stats.select("*", cold.alias("_cold"), carried.alias("_carried"), stale.alias("_stale"),
+                         bucket.alias("_bucket"), active.alias("_active")).agg(
         F.count(F.lit(1)).alias("rows"),
         F.count_if(~F.col("is_fallback")).alias("users_scored"),
         F.count_if("_carried").alias("carried_forward"),
+        F.count_if("_stale").alias("carried_stale"),
         F.count_if("_cold").alias("cold_start"),
         F.count_if("_bad").alias("nan_rows"),
         _quantiles(F.when(~F.col("_bad") & ~F.col("_cold"), F.col("_norm")),
@@ -180,8 +186,8 @@ def partition_metrics(stats: DataFrame, active_users: DataFrame) -> dict[str, An
         F.count_if("_paired").alias("_pairs"),
     ).first()
     metrics: dict[str, Any] = {k: int(first[k]) for k in
-                               ("rows", "users_scored", "carried_forward", "cold_start", "nan_rows")}
-    fallbacks = metrics["carried_forward"] + metrics["cold_start"]
+                               ("rows", "users_scored", "carried_forward", "carried_stale", "cold_start", "nan_rows")}
+    fallbacks = metrics["carried_stale"] + metrics["cold_start"]
     metrics["fallback_share"] = fallbacks / metrics["rows"] if metrics["rows"] else None
     norms = first.norms or [None] * len(NORM_QUANTILES)
     metrics |= {f"norm_p{q:02d}": (float(v) if v is not None else None) for q, v in zip(NORM_QUANTILES, norms)}
@@ -235,9 +241,12 @@ def evaluate(metrics: dict[str, Any], thresholds: Thresholds) -> list[tuple[str,
                                           "(same model version): embeddings no longer match their users"))
     share = metrics["fallback_share"]
     if share is not None and share > thresholds.max_fallback_share:
+        unchanged = metrics["carried_forward"] - (metrics.get("carried_stale") or 0)
         failed.append(("fallback_share", f"fallback share {share:.3f} > {thresholds.max_fallback_share}: "
-                                          f"{metrics['carried_forward']} rows carried forward and {metrics['cold_start']} "
-                                          "cold starts; check the inference inputs' lookback and --min-events"))
+                                          f"{metrics.get('carried_stale')} rows carried forward over newer events and "
+                                          f"{metrics['cold_start']} cold starts ({unchanged} more carried unchanged: no "
+                                          "event since their embedding); check the inference inputs' lookback and "
+                                          "--min-events"))
     p05 = metrics.get("sample_cos_p05")
     if p05 is not None and p05 > thresholds.max_sample_cosine_p05:
         failed.append(("embedding_collapse", f"95% of the pairs of {metrics['sample_users']} sampled users have a cosine "

@@ -285,6 +285,7 @@ EMBEDDING_MONITORING = pa.schema(
         pa.field("rows", pa.int64(), nullable=False),
         pa.field("users_scored", pa.int64(), nullable=False),  # computed this run (not fallback)
         pa.field("carried_forward", pa.int64(), nullable=False),
+        pa.field("carried_stale", pa.int64()),  # carried over events newer than the embedding (null: before it existed)
         pa.field("cold_start", pa.int64(), nullable=False),
         pa.field("fallback_share", pa.float64()),
         pa.field("active_users", pa.int64(), nullable=False),  # users with events on the day(s) before the cutoff

@@ -83,8 +83,8 @@ def feature_rows(table: str | Path, as_of: date, model_name: str, model_version:
     return {"rows": rows.num_rows, "computed": rows.num_rows - fallback, "fallback": fallback}
 
 
-MONITORING_FIGURES = ("status", "rows", "users_scored", "carried_forward", "cold_start", "fallback_share",
-                      "active_users", "coverage", "nan_rows", "norm_p50", "cos_median_checked", "sample_cos_p05",
+MONITORING_FIGURES = ("status", "rows", "users_scored", "carried_forward", "carried_stale", "cold_start",
+                      "fallback_share", "active_users", "coverage", "nan_rows", "norm_p50", "cos_median_checked", "sample_cos_p05",
                       "top10_distinct_share", "previous_as_of_date")
 
 

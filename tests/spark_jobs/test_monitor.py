@@ -47,7 +47,7 @@ def tables(tmp_path_factory):
     with_nan = drift.copy()
     with_nan[[3, 30], 1] = np.nan
     data = []
-    for version in ("ok", "nan", "cov", "shuf"):
+    for version in ("ok", "nan", "cov", "shuf", "incr"):
         data += rows(version, DAY1, base)
     data += rows("ok", DAY2, np.vstack([drift[:38], base[38:]]), fallback={"u38": "carry", "u39": "cold"})
     data += rows("nan", DAY2, with_nan)
@@ -59,7 +59,10 @@ def tables(tmp_path_factory):
     data += rows("zero", DAY1, zero) + rows("zero", DAY2, zero)
     same = np.tile(base[:1], (len(USERS), 1)) + rng.normal(scale=1e-4, size=base.shape)  # everyone ≈ one vector
     data += rows("same", DAY2, same)
-    data += rows("stale", DAY2, drift, fallback={u: "carry" for u in USERS[10:]})  # 30 of 40 rows carried forward
+    # the 20 users active since DAY1 carried over their new events, 10 cold starts: 30 of 40 rows miss events
+    data += rows("stale", DAY2, drift, fallback={u: "carry" if int(u[1:]) < 20 else "cold" for u in USERS[:30]})
+    # incremental inference: the 20 users without events since DAY1 carried unchanged: not a fallback
+    data += rows("incr", DAY2, np.vstack([drift[:20], base[20:]]), fallback={u: "carry" for u in USERS[20:]})
     write_deltalake(root / "features", pa.Table.from_pylist(data, USER_EMBEDDING), partition_by=["as_of_date"])
     events = pa.table({"user_id": USERS[:20], "event_type": ["view"] * 20,
                        "ts": pa.array([datetime(2026, 10, 10, 12)] * 20, pa.timestamp("us", "UTC")), "ds": [DAY1] * 20})
@@ -99,7 +102,8 @@ def test_a_normal_run_passes_with_one_row_and_a_report(spark, tables):
     ("cov", "coverage", "15 of 20 active users have a row"),
     ("shuf", "cosine_collapse", "median day-over-day cosine"),
     ("same", "embedding_collapse", r"95% of the pairs of 40 sampled users have a cosine above 1.0000 > 0.99"),
-    ("stale", "fallback_share", "fallback share 0.750 > 0.5: 30 rows carried forward"),
+    ("stale", "fallback_share", r"fallback share 0.750 > 0.5: 20 rows carried forward over newer events and 10 cold "
+                                r"starts \(0 more carried unchanged"),
 ])
 def test_bad_partitions_fail_naming_the_check(spark, tables, version, check, message):
     with pytest.raises(MonitoringFailed, match=f"check '{check}' failed: {message}"):
@@ -118,6 +122,12 @@ def test_thresholds_are_configurable_and_the_cli_exit_status_says_fail(spark, ta
     assert main(argv) == 1 and "check 'coverage' failed" in capsys.readouterr().err
     assert main([*argv, "--min-coverage", "0.7"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["status"] == "pass"
+
+
+def test_rows_carried_because_nothing_happened_are_not_fallbacks(spark, tables):
+    result = monitor.run(spark, args(tables, "incr"))
+    assert result["status"] == "pass" and (result["carried_forward"], result["carried_stale"]) == (20, 0)
+    assert result["fallback_share"] == 0.0 and result["cos_inactive_pairs"] == 20
 
 
 def test_a_new_model_version_is_compared_only_with_itself(spark, tables):
