@@ -220,6 +220,7 @@ MINIMAL = {
     "job-table": ["--ds", "2026-10-30", "--start", "2026-10-01", "--end", "2026-10-30"],
     "timelines": ["--start", "2026-10-01", "--end", "2026-10-30"],
     "examples": ["--start", "2026-10-01", "--end", "2026-10-30", "--valid-from", "2026-10-28", "--out", "ex"],
+    "user-state": ["--as-of", "2026-10-31"],
     "inference-inputs": ["--as-of", "2026-10-31", "--job-table", "side"],
     "infer": ["--as-of", "2026-10-31", "--model", "models:/jobtrail_user_embeddings@champion", "--job-table", "side"],
     "monitor": ["--as-of", "2026-10-31"],
