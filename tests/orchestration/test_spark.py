@@ -54,6 +54,10 @@ def test_cluster_connection_sets_the_master_of_the_command_and_of_the_job(monkey
     assert cmd[cmd.index("--master") + 1] == "spark://spark-master:7077"
     assert cmd[-len(ARGS) - 1:] == [op.application, *ARGS]
     assert hook._env_vars["JOBTRAIL_SPARK_MASTER"] == "spark://spark-master:7077"  # the session factory's master
+    # the driver JVM starts with spark-submit: its memory must be on the command, not in the session builder
+    assert cmd[cmd.index("--driver-memory") + 1] == "4g"
+    monkeypatch.setenv("JOBTRAIL_SPARK_DRIVER_MEMORY", "6g")
+    assert "6g" in build()._get_hook()._build_spark_submit_command("x.py")
 
 
 def test_no_connection_runs_locally(monkeypatch):
