@@ -90,14 +90,19 @@ def snapshots(spark: SparkSession, state_path: Path) -> dict[date, dict]:
 
     if not DeltaTable.isDeltaTable(spark, str(state_path)):
         return {}
-    present = {m.group(1) for uri in read_delta(spark, state_path).inputFiles()
-               if (m := re.search(r"/as_of_date=(\d{4}-\d{2}-\d{2})/", uri))}
+    present = {d.isoformat() for d in _partitions(spark, state_path)}
     written: dict[date, dict] = {}
     for row in DeltaTable.forPath(spark, str(state_path)).history().orderBy("version").collect():
         meta = json.loads(row.userMetadata) if row.userMetadata else {}
         if meta.get("job") == "user_state" and meta.get("as_of") in present:
             written[date.fromisoformat(meta["as_of"])] = meta
     return written
+
+
+def _partitions(spark: SparkSession, state_path: Path) -> set[date]:
+    """The ``as_of_date`` values with data files in the state table's current snapshot (from its log)."""
+    return {date.fromisoformat(m.group(1)) for uri in read_delta(spark, state_path).inputFiles()
+            if (m := re.search(r"/as_of_date=(\d{4}-\d{2}-\d{2})/", uri))}
 
 
 def latest_valid(written: dict[date, dict], current: dict[str, str], *, as_of: date,
@@ -229,9 +234,7 @@ def _drop_old(spark: SparkSession, args: StateArgs) -> None:
     from delta.tables import DeltaTable
 
     oldest = args.as_of - timedelta(days=args.keep_days)
-    present = {date.fromisoformat(m.group(1)) for uri in read_delta(spark, args.state_path).inputFiles()
-               if (m := re.search(r"/as_of_date=(\d{4}-\d{2}-\d{2})/", uri))}
-    if any(d < oldest for d in present):
+    if any(d < oldest for d in _partitions(spark, args.state_path)):
         DeltaTable.forPath(spark, str(args.state_path)).delete(F.col("as_of_date") < F.lit(oldest))
 
 
