@@ -80,12 +80,6 @@ def cosine(a: Column, b: Column) -> Column:
     return F.try_divide(dot, l2_norm(a) * l2_norm(b))
 
 
-def invalid(embedding: Column, dim: Column) -> Column:
-    """True for a null embedding, one of the wrong size, or one with a NaN / ±inf / null value."""
-    bad_value = F.exists(embedding, lambda x: x.isNull() | F.isnan(x) | (F.abs(x) == F.lit(float("inf"))))
-    return embedding.isNull() | (F.size(embedding) != dim) | bad_value
-
-
 def _quantiles(column: Column, qs: tuple[float, ...]) -> Column:
     return F.percentile_approx(column, list(qs), 10_000)
 
@@ -93,7 +87,7 @@ def _quantiles(column: Column, qs: tuple[float, ...]) -> Column:
 def _rows_of(embeddings: pa.ListArray, dims: np.ndarray) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]]:
     """(bad [n], {dimension: (row numbers, [rows, dimension] float64 matrix)}) of a batch's embeddings.
 
-    Bad (:func:`invalid`'s rule, in numpy): a null list, a length other than the row's ``embedding_dim``, or a
+    Bad: a null list, a length other than the row's ``embedding_dim``, or a
     null / NaN / ±inf value. The good rows are gathered per dimension into dense matrices.
     """
     offsets = embeddings.offsets.to_numpy()

@@ -47,7 +47,6 @@ from spark_jobs.tokens import query_token_ids
 from spark_jobs.windows import SECOND_US, WindowConfig, context
 
 SOURCES = ("state", "history")
-_EPOCH = date(1970, 1, 1)
 
 
 def cutoff_us(as_of: date) -> int:
@@ -101,7 +100,7 @@ def state_inputs(state: DataFrame, jobs: JobIndex, *, as_of: date, lookback_days
     from it), so the rows equal the ``history`` source's. :func:`batch_inputs` pads them batch by batch.
     """
     start = as_of - timedelta(days=lookback_days)
-    start_us, start_day = cutoff_us(start), (start - _EPOCH).days
+    start_us, start_day = cutoff_us(start), (start - user_state.EPOCH).days
     recent = F.filter("events", lambda e: e.ts_us >= start_us)
     first = F.element_at(recent, 1)
     rebase = F.element_at("events", 1).ts_us < start_us

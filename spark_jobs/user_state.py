@@ -56,8 +56,9 @@ STATE_EVENTS = 255
 MAX_LOOKBACK_DAYS = 730
 """Users idle for longer leave the state, and per-day counts older than this are dropped."""
 
-_EPOCH = date(1970, 1, 1)
+EPOCH = date(1970, 1, 1)
 _STATE_TYPE = spark_schema(USER_STATE)
+_EVENTS_TYPE = _STATE_TYPE["events"].dataType
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,6 @@ def latest_valid(written: dict[date, dict], current: dict[str, str], *, as_of: d
     return None
 
 
-def _events_type() -> object:
-    return _STATE_TYPE["events"].dataType
-
-
 def continue_sessions(events: DataFrame, state: DataFrame | None, *, session_gap_minutes: float) -> DataFrame:
     """``events`` (clean events, all later than every event of ``state``) as state events (one row each, column
     ``event`` of STATE_EVENT), their sessions continuing from each user's last state event.
@@ -130,7 +127,7 @@ def continue_sessions(events: DataFrame, state: DataFrame | None, *, session_gap
     """
     new = events.select(
         "user_id", "event_id", "ts", event_type_id(F.col("event_type")).alias("event_type_id"), "job_id", "query",
-        F.datediff("ds", F.lit(_EPOCH)).alias("day"), F.lit(False).alias("_seed"),
+        F.datediff("ds", F.lit(EPOCH)).alias("day"), F.lit(False).alias("_seed"),
         F.lit(None).cast("int").alias("_sid"), F.lit(None).cast("int").alias("_sp"),
     )
     if state is not None:
@@ -171,7 +168,7 @@ def fold(state: DataFrame | None, events: DataFrame, *, as_of: date, session_gap
     ``events`` must all lie after every event of ``state`` and before ``as_of`` (the caller reads whole days
     between the two cutoffs).
     """
-    typed = _events_type()
+    typed = _EVENTS_TYPE
     counts_type = _STATE_TYPE["day_counts"].dataType
     new = continue_sessions(events, state, session_gap_minutes=session_gap_minutes)
     per_day = new.groupBy("user_id", "day").agg(F.collect_list("event").alias("events"), F.count("*").alias("n"))
@@ -189,7 +186,7 @@ def fold(state: DataFrame | None, events: DataFrame, *, as_of: date, session_gap
         merged = state.select("user_id", "events", "day_counts", "n_events").join(added, "user_id", "full_outer")
     everything = F.concat(F.coalesce("events", F.array().cast(typed)), F.coalesce("new_events", F.array().cast(typed)))
     kept = F.slice(everything, F.greatest(F.size(everything) - keep_events + 1, F.lit(1)), keep_events)
-    horizon = (as_of - timedelta(days=MAX_LOOKBACK_DAYS) - _EPOCH).days
+    horizon = (as_of - timedelta(days=MAX_LOOKBACK_DAYS) - EPOCH).days
     counts = F.concat(F.coalesce("day_counts", F.array().cast(counts_type)),
                       F.coalesce("new_counts", F.array().cast(counts_type)))
     out = merged.select(
