@@ -51,7 +51,7 @@ def _load_amazon_games(args: argparse.Namespace) -> dict:
 
 
 SPARK_JOBS = {
-    "ingest": ("spark_jobs.ingest", "validate one day of raw events into the clean events table"),
+    "ingest": ("spark_jobs.ingest", "validate raw events of one day or a range of days into the clean events table"),
     "job-table": ("spark_jobs.job_table", "build the job side table from a catalogue snapshot"),
     "timelines": ("spark_jobs.timelines", "sessionized per-user timelines over a date range"),
     "examples": ("spark_jobs.examples", "training sequences (default) or sliding-window examples"),

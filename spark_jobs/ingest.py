@@ -1,17 +1,25 @@
-"""Spark job: ingest one day of raw events — map, validate, normalise to UTC, deduplicate, quarantine.
+"""Spark job: ingest raw events of one day or a range of days — map, validate, normalise to UTC, deduplicate,
+quarantine.
 
 Run::
 
     spark-submit spark_jobs/ingest.py --ds 2026-10-03 --input data/synthetic/raw_events/ds=2026-10-03 --format parquet
     spark-submit spark_jobs/ingest.py --ds 2026-10-03 --input exports/2026-10-03 --format csv \\
         --mapping mapping.json --now 2026-10-04T02:00:00Z [--data-root data] [--ts-floor 2020-01-01]
+    spark-submit spark_jobs/ingest.py --start 2026-04-01 --end 2026-10-06 --input exports/history.csv \\
+        --mapping mapping.json [--dry-run] [--max-quarantine-share 0.5]
+
+A range (``--start``/``--end``) reads its inputs once — one big file, many files, ``ds=`` folders — and writes
+every day of the range in one commit per table; ``--ds D`` is the range ``D..D`` (the daily DAG's run).
 
 Input: Parquet, JSON lines or CSV under ``--input``; names and event types are mapped by ``--mapping``
 (:class:`~spark_jobs.ingest_config.IngestConfig`; JSON layout there, e.g. ``{"columns": {"uid": "user_id",
 "action": "event_type", "timestamp": "ts"}, "event_types": {"bookmark": "save", "delete": "dismiss"}}``).
 Ids are cast to strings; text is trimmed of white space, control and invisible format characters at both
 ends (:data:`BLANK_CHARS`), and what is then empty is missing. Timestamps: timestamp types, ISO-8601 strings
-with an offset (normalised to UTC) or without (= UTC), epoch numbers (``epoch_unit``). The Parquet files of
+with an offset (normalised to UTC), epoch numbers (``epoch_unit``); naive ones only in the mapping's ``timezone``
+(:func:`parse_timestamp`). CSV files are read by their own header: files of one folder with different headers
+are each mapped (a layout the mapping cannot map is refused naming its file). The Parquet files of
 one day may differ in their columns (the schemas are merged: no file's columns are dropped) but not in a
 column's type (:class:`~jobtrail.errors.DataContractError` naming the column). A missing required column
 raises :class:`~jobtrail.errors.DataContractError` before anything is written.
@@ -19,46 +27,58 @@ raises :class:`~jobtrail.errors.DataContractError` before anything is written.
 Every input row ends in exactly one place, and ``input = clean + duplicates + quarantined`` is checked before
 anything is written (the job raises otherwise):
 
-- ``<data-root>/clean_events`` (Delta, by ``ds``): contract ``with_partition(RAW_EVENT)``; day ``--ds`` replaced.
-- ``<data-root>/quarantine_events`` (Delta, by ``ds`` = the run day): ``raw`` (the input row as JSON of all
+- ``<data-root>/clean_events`` (Delta, by ``ds``): contract ``with_partition(RAW_EVENT)``; the run's days replaced.
+- ``<data-root>/quarantine_events`` (Delta, by ``ds`` = the row's run day: the UTC date of its ``ts`` when that
+  lies in the range, else the range's last day): ``raw`` (the input row as JSON of all
   its columns, unknown ones and ``_corrupt_record`` included), ``reason``, ``source_file``, ``ingested_at``, ``ds``.
 - duplicates: valid rows sharing an ``event_id`` keep one representative, the smallest by
   (``ts``, ``user_id``, ``event_type``, ``job_id``, ``query``, ``channel``), nulls first. A missing ``event_id``
   (no column, or null) is ``sha2(user_id ␟ event_type ␟ coalesce(job_id,'') ␟ coalesce(query,'') ␟
   unix_micros(ts), 256)`` (␟ = ``\\x1f``, fields after mapping and UTC normalisation), so rows without ids
   deduplicate on (user, type, job, query, ts).
-- ``<data-root>/ingest_counts`` (Delta, by ``ds``, one row per run day): see :data:`COUNTS_DDL`.
+- ``<data-root>/ingest_counts`` (Delta, by ``ds``, one row per run day, zeros for a day without rows; each
+  reconciles on its own): see :data:`COUNTS_DDL`.
 
 Reason codes, in the order they are checked (a row gets the first that applies; :data:`REASONS`):
 ``malformed_row`` (JSON/CSV line that does not parse), ``missing_user_id``, ``missing_event_type``,
 ``unknown_event_type`` (after mapping), ``missing_job_id`` (non-search events), ``missing_ts``,
-``unparseable_ts``, ``ts_before_floor`` (``--ts-floor``, default 2000-01-01), ``future_ts`` (after ``--now``),
-``wrong_day`` (the UTC date of ``ts`` is not ``--ds``: re-ingest it with its own day).
+``unparseable_ts``, ``date_only_ts`` and ``naive_ts`` (a date without a time, a time without an offset: read only
+as the mapping's ``date_only`` / ``timezone`` say), ``ts_before_floor`` (``--ts-floor``, default 2000-01-01),
+``future_ts`` (after ``--now``), ``wrong_day`` (the UTC date of ``ts`` is outside the run's days: re-ingest it
+with its own day).
 ``ingested_at`` is ``--now`` (default: the wall clock at start), so a rerun with the same ``--now`` writes
-identical rows. Reruns replace the day in all three tables (``replaceWhere``); other days are untouched.
-An empty input folder or file writes zero counts and leaves the day empty.
+identical rows. Reruns replace the run's days in all three tables (``replaceWhere``); other days are untouched.
+An empty input folder or file writes zero counts and leaves the day empty. A run that quarantines more than
+``--max-quarantine-share`` (default 0.5) of its input raises :class:`DataContractError` *after* writing (nothing
+is lost), naming the top reason and the mapping key to check; ``--dry-run`` reports per column how many rows
+have a value and per reason how many rows would be quarantined, with samples, and writes nothing.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import sys
+from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from functools import reduce
 from pathlib import Path
 
 from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, DateType, NumericType, StringType, TimestampNTZType, TimestampType
 
 from jobtrail.contracts import EVENT_TYPES, RAW_EVENT, with_partition
 from jobtrail.errors import ConfigError, DataContractError
-from spark_jobs.common import write_days
+from spark_jobs.common import days, write_days
 from spark_jobs.ingest_config import (
-    EPOCH_UNITS, REASONS, IngestArgs, IngestConfig, IngestCounts, parse_args, parse_utc, resolve_columns,
+    EPOCH_UNITS, REASON_HINTS, REASONS, IngestArgs, IngestConfig, IngestCounts, parse_args, parse_utc,
+    resolve_columns,
 )
 from spark_jobs.schemas import spark_schema
 
@@ -69,11 +89,16 @@ COUNTS_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 COUNTS_DDL = ", ".join(f"{name} {kind}" for name, kind in COUNTS_COLUMNS)
 """Schema of the ``ingest_counts`` table: one row per run day; the map holds every code of :data:`REASONS`."""
-RAW, TS_INPUT, REASON, OUTCOME = "_raw", "_ts_input", "reason", "outcome"
+RAW, TS_REASON, REASON, OUTCOME, DAY = "_raw", "_ts_reason", "reason", "outcome", "_day"
+UNTERMINATED = "_unterminated"
 SOURCE_FILE, CORRUPT = "_source_file", "_corrupt_record"
 CLEAN_SCHEMA = spark_schema(with_partition(RAW_EVENT))
 _STRING_COLUMNS = [c for c in RAW_EVENT.names if c != "ts"]
 _EPOCH_PATTERN = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+_DATE_ONLY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_ISO_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,9})?)?"
+                r" ?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?|UTC|GMT)?)?$")
+_OFFSET_PATTERN = r"([Zz]|[+-][0-9]{2}(:?[0-9]{2}){0,2}|UTC|GMT|\[[^]]+\])$"
 _MIN_US, _MAX_US = -62_135_596_800_000_000, 253_402_300_799_999_999  # 0001-01-01 .. 9999-12-31 UTC
 DEDUPE_ORDER = ("ts", "user_id", "event_type", "job_id", "query", "channel")
 BLANK_CHARS = "".join(map(chr, [
@@ -83,30 +108,148 @@ BLANK_CHARS = "".join(map(chr, [
 """Trimmed off both ends of text: C0/C1 controls, Unicode spaces, zero-width and bidi marks, BOM, soft hyphen."""
 
 
-def read_input(spark: SparkSession, path: str, *, config: IngestConfig) -> DataFrame:
-    """The input rows as read (JSON/CSV lines that do not parse carry ``_corrupt_record``) + ``_source_file``.
+def read_inputs(spark: SparkSession, paths: Sequence[str], *, config: IngestConfig) -> list[tuple[str, DataFrame]]:
+    """Every input's rows, one frame per layout, each with the files it holds: ``(source, frame)``.
 
-    A folder without data files gives an empty frame; a nonexistent path raises :class:`DataContractError`.
+    Parquet and JSON inputs are one frame each (Parquet schemas merged). CSV files are read by their own
+    header: files sharing a header form one frame, so a folder holding two layouts is mapped per layout
+    instead of read by position under the first file's header.
     """
+    frames = []
+    for path in paths:
+        if config.format != "csv":
+            frames.append((path, read_input(spark, path, config=config)))
+            continue
+        by_header: dict[tuple[str, ...], list[CsvFile]] = {}
+        for file in csv_files(spark, path, config=config):
+            by_header.setdefault(file.header, []).append(file)
+        if not by_header:
+            frames.append((path, spark.createDataFrame([], f"{SOURCE_FILE} string")))
+        for header, files in by_header.items():
+            source = files[0].path if len(files) == 1 else f"{len(files)} files of {path} like {files[0].path}"
+            frames.append((source, read_csv(spark, files, base=path, config=config)))
+    return frames
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    """One CSV data file: its path, header and — when it does not end in a line break — its last line's fields
+    (a truncated export: that row is ``malformed_row`` if it fails any rule)."""
+
+    path: str
+    header: tuple[str, ...]
+    unterminated: tuple[str, ...] | None = None
+
+
+def csv_files(spark: SparkSession, path: str, *, config: IngestConfig) -> list[CsvFile]:
+    """Every data file under ``path`` (a file, folder or glob; any Hadoop file system, compressed files
+    decompressed) with its header; files whose first line is empty hold no rows and are skipped."""
+    check_exists(path)
+    jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hpath.getFileSystem(conf)
+    codecs = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf)
+    files = []
+    for status in fs.globStatus(hpath) or []:
+        if not status.isDirectory():
+            files.append(status.getPath())
+            continue
+        found = fs.listFiles(status.getPath(), True)
+        while found.hasNext():
+            file = found.next().getPath()
+            relative = file.toString()[len(status.getPath().toString()):]
+            if not any(part.startswith(("_", ".")) for part in relative.split("/") if part):  # as Spark skips them
+                files.append(file)
+    out = []
+    for file in sorted(files, key=lambda f: f.toString()):
+        stream = fs.open(file)
+        codec = codecs.getCodec(file)
+        if codec is not None:
+            stream = codec.createInputStream(stream)
+        reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, config.csv.encoding))
+        try:
+            line = reader.readLine()
+        finally:
+            reader.close()
+        if line and line.strip():
+            fields = _csv_fields(line.lstrip("\ufeff"), config)
+            header = tuple(fields) if config.csv.header else tuple(f"_c{i}" for i in range(len(fields)))
+            tail = None if codec is not None else _unterminated_tail(fs, file, config)
+            last = tuple(_csv_fields(tail, config)) if tail and (tail != line or not config.csv.header) else None
+            out.append(CsvFile(file.toString(), header, last))
+    return out
+
+
+def _csv_fields(line: str, config: IngestConfig) -> list[str]:
+    return next(csv.reader([line], delimiter=config.csv.sep, quotechar=config.csv.quote), [])
+
+
+def _unterminated_tail(fs, file, config: IngestConfig, *, window: int = 1 << 16) -> str | None:
+    """The last line of an uncompressed file that does not end in a line break (else ``None``)."""
+    size = fs.getFileStatus(file).getLen()
+    if size == 0:
+        return None
+    stream = fs.open(file)
+    try:
+        start = max(0, size - window)
+        stream.seek(start)
+        data = bytearray()
+        while len(data) < size - start:
+            chunk = stream.read()
+            if chunk < 0:
+                break
+            data.append(chunk)
+    finally:
+        stream.close()
+    if data[-1:] in (b"\n", b"\r"):
+        return None
+    return bytes(data).decode(config.csv.encoding, errors="replace").splitlines()[-1]
+
+
+def read_csv(spark: SparkSession, files: list[CsvFile], *, base: str, config: IngestConfig) -> DataFrame:
+    """CSV ``files`` sharing one header, every column a string, + ``_corrupt_record``, ``_source_file`` and
+    ``_unterminated`` (the row is the unterminated last line of its file)."""
+    header = files[0].header
+    schema = ", ".join(f"`{c.replace('`', '``')}` string" for c in [*header, CORRUPT])
+    reader = (spark.read.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
+              .options(**config.csv.reader_options()).schema(schema))
+    if Path(base.removeprefix("file:")).is_dir() or "://" in base:  # ds=... folders stay partition columns
+        reader = reader.option("basePath", base)
+    df = reader.csv([f.path for f in files]).select("*", F.col("_metadata.file_path").alias(SOURCE_FILE))
+    last: Column = F.lit(False)
+    for f in files:
+        if f.unterminated is None:
+            continue
+        suffix = spark._jvm.org.apache.hadoop.fs.Path(f.path).toUri().getPath()
+        same = [_col(c).eqNullSafe(F.lit(v or None)) for c, v in zip(header, f.unterminated)]
+        if len(f.unterminated) == len(header):
+            last = last | (F.col(SOURCE_FILE).endswith(suffix) & reduce(Column.__and__, same))
+    return df.withColumn(UNTERMINATED, last)
+
+
+def check_exists(path: str) -> None:
+    """Raise :class:`DataContractError` when a local ``path`` (not a URI or glob) does not exist."""
     local = "://" not in path and not any(ch in path for ch in "*?[{")  # URIs and globs: Spark checks
     if local and not Path(path.removeprefix("file:")).exists():
         raise DataContractError(f"input path {path} does not exist; check --input (has the day's export landed?)")
+
+
+def read_input(spark: SparkSession, path: str, *, config: IngestConfig) -> DataFrame:
+    """The input rows as read (JSON/CSV lines that do not parse carry ``_corrupt_record``) + ``_source_file``.
+
+    Parquet or JSON lines (CSV: :func:`read_inputs`, one frame per header). A folder without data files gives
+    an empty frame; a nonexistent path raises :class:`DataContractError`.
+    """
+    check_exists(path)
     reader = spark.read.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
     try:
         if config.format == "parquet":  # merged: a column only some files have is not dropped
             df = reader.option("mergeSchema", "true").parquet(path)
-        elif config.format == "json":
+        else:
             df = reader.json(path)
             if df.columns == [CORRUPT]:  # no line parsed; Spark refuses to query only this column
                 lines = spark.read.text(path).select(F.col("value").alias(CORRUPT), F.col("_metadata.file_path"))
                 return lines.where(F.trim(CORRUPT) != "").withColumnRenamed("file_path", SOURCE_FILE)
-        else:
-            options = config.csv.reader_options()
-            header = spark.read.options(**options).csv(path).columns
-            if not header:  # empty files only
-                return spark.createDataFrame([], f"{SOURCE_FILE} string")
-            schema = ", ".join(f"`{c.replace('`', '``')}` string" for c in [*header, CORRUPT])
-            df = reader.options(**options).schema(schema).csv(path)
     except AnalysisException as e:
         condition = e.getCondition() or ""
         if condition == "UNABLE_TO_INFER_SCHEMA":  # a folder without data files: an empty day
@@ -145,16 +288,18 @@ def _text(value: Column) -> Column:
 
 
 def apply_mapping(raw: DataFrame, *, config: IngestConfig, source: str = "input") -> DataFrame:
-    """Input columns (+ ``_source_file``) → contract names: strings for ids and text, the event type mapped.
+    """Input columns (+ ``_source_file``) → contract names: strings for ids and text, the event type mapped,
+    the timestamp parsed.
 
     Output columns: ``event_id``, ``user_id``, ``event_type``, ``job_id``, ``query``, ``channel`` (trimmed
-    strings, blank = null; ``event_type`` lower-cased and mapped), ``_ts_input`` (the timestamp as read),
-    ``_corrupt_record``, ``_raw`` (JSON of every input column) and ``_source_file``. Raises
-    :class:`DataContractError` when a required column is missing — unless the input has no columns at all
-    (nothing to infer a schema from: an empty file, or JSON lines none of which parsed), where absent
-    columns are null and rows, if any, are quarantined as ``malformed_row``.
+    strings, blank = null; ``event_type`` lower-cased and mapped; a ``constant`` of the mapping where it
+    gives one), ``ts`` (UTC) and ``_ts_reason`` (:func:`parse_timestamp`), ``_corrupt_record``, ``_raw``
+    (JSON of every input column) and ``_source_file``. Raises :class:`DataContractError` when a required
+    column is missing — unless the input has no columns at all (nothing to infer a schema from: an empty
+    file, or JSON lines none of which parsed), where absent columns are null and rows, if any, are
+    quarantined as ``malformed_row``.
     """
-    inputs = [c for c in raw.columns if c != SOURCE_FILE]
+    inputs = [c for c in raw.columns if c not in (SOURCE_FILE, UNTERMINATED)]
     data_columns = [c for c in inputs if c != CORRUPT]
     if data_columns:
         resolved = resolve_columns(data_columns, config, source=source)
@@ -162,6 +307,8 @@ def apply_mapping(raw: DataFrame, *, config: IngestConfig, source: str = "input"
         resolved = {c: None for c in RAW_EVENT.names}
 
     def column(name: str) -> Column:
+        if name in config.constants:
+            return F.lit(config.constants[name])
         return _col(resolved[name]) if resolved[name] is not None else F.lit(None).cast("string")
 
     strings = {c: _text(column(c)) for c in _STRING_COLUMNS}
@@ -170,72 +317,113 @@ def apply_mapping(raw: DataFrame, *, config: IngestConfig, source: str = "input"
         lookup = F.create_map(*[F.lit(x) for pair in config.event_types.items() for x in pair])
         event_type = F.coalesce(F.try_element_at(lookup, event_type), event_type)
     strings["event_type"] = event_type
+    ts_dtype = raw.schema[resolved["ts"]].dataType if resolved["ts"] else StringType()
+    ts, ts_reason = parse_timestamp(column("ts"), ts_dtype, epoch_unit=config.epoch_unit,
+                                    ts_format=config.ts_format, timezone=config.timezone,
+                                    date_only=config.date_only)
     return raw.select(
         *[strings[c].alias(c) for c in _STRING_COLUMNS],
-        column("ts").alias(TS_INPUT),
+        ts.alias("ts"),
+        ts_reason.alias(TS_REASON),
         (_col(CORRUPT) if CORRUPT in inputs else F.lit(None).cast("string")).alias(CORRUPT),
         (F.to_json(F.struct(*[_col(c) for c in inputs])) if inputs else F.lit("{}")).alias(RAW),
         _col(SOURCE_FILE).alias(SOURCE_FILE),
+        (F.col(UNTERMINATED) if UNTERMINATED in raw.columns else F.lit(False)).alias(UNTERMINATED),
     )
 
 
-def parse_timestamp(value: Column, dtype: DataType, *, epoch_unit: str = "s", ts_format: str | None = None) -> Column:
-    """``value`` of type ``dtype`` as a UTC timestamp; null when it cannot be parsed.
+def _zone_aware(ts_format: str) -> bool:
+    """Whether a Spark datetime pattern reads a zone or offset (letters outside quotes: V z O X x Z)."""
+    return bool(re.search(r"[VzOXxZ]", re.sub(r"'[^']*'", "", ts_format)))
 
-    Timestamps pass through; timestamps without zone and dates are UTC; numbers (and strings of digits)
-    are epochs in ``epoch_unit``; other strings are ISO-8601 (an offset is honoured, naive = UTC — the
-    session time zone, which :func:`spark_jobs.session.create_session` sets to UTC) or ``ts_format``.
+
+def _has_time(ts_format: str) -> bool:
+    return bool(re.search(r"[HhKkmsaS]", re.sub(r"'[^']*'", "", ts_format)))
+
+
+def parse_timestamp(value: Column, dtype: DataType, *, epoch_unit: str = "s", ts_format: str | None = None,
+                    timezone: str | None = None, date_only: str = "refuse") -> tuple[Column, Column]:
+    """``value`` of type ``dtype`` as (a UTC timestamp, the ts quarantine reason or null).
+
+    Unambiguous values: timestamp types, numbers (and strings of digits: epochs in ``epoch_unit``), strings
+    with an offset (ISO-8601, or ``ts_format`` with a zone letter). Naive values — strings without an offset,
+    ``TIMESTAMP_NTZ`` — are read in ``timezone``; without one they are ``naive_ts``. Date-only values — ``DATE``,
+    ``YYYY-MM-DD`` strings, a ``ts_format`` without a time — are ``date_only_ts`` unless ``date_only`` is
+    ``midnight`` (then a naive midnight). The reason is ``missing_ts`` (null or blank), ``unparseable_ts``,
+    ``date_only_ts``, ``naive_ts`` or null.
     """
     def epoch(v: Column) -> Column:
         micros = (v.try_cast("decimal(30,6)") * F.lit(EPOCH_UNITS[epoch_unit])).try_cast("long")
         return F.when(micros.between(_MIN_US, _MAX_US), F.timestamp_micros(micros))
 
+    def local(wall: Column) -> Column:  # a naive wall-clock time (read as UTC by the session) in `timezone`
+        return F.to_utc_timestamp(wall, timezone) if timezone else wall
+
+    none = F.lit(None).cast("string")
+    naive_reason = none if timezone else F.lit("naive_ts")
+    date_reason = F.lit("date_only_ts") if date_only == "refuse" else naive_reason
     if isinstance(dtype, TimestampType):
-        return value
-    if isinstance(dtype, (TimestampNTZType, DateType)):
-        return value.cast("timestamp")
-    if isinstance(dtype, NumericType):
-        return epoch(value)
-    if isinstance(dtype, StringType):
+        ts, reason = value, none
+    elif isinstance(dtype, TimestampNTZType):
+        ts, reason = local(value.cast("timestamp")), naive_reason
+    elif isinstance(dtype, DateType):
+        ts, reason = local(value.cast("timestamp")), date_reason
+    elif isinstance(dtype, NumericType):
+        ts, reason = epoch(value), none
+    elif isinstance(dtype, StringType):
         text = F.trim(value)
         parsed = F.try_to_timestamp(text, F.lit(ts_format)) if ts_format else F.try_to_timestamp(text)
-        return F.when(text.rlike(_EPOCH_PATTERN), epoch(text)).otherwise(parsed)
-    return F.lit(None).cast("timestamp")
+        is_epoch = text.rlike(_EPOCH_PATTERN)
+        if ts_format:
+            aware, dated = F.lit(_zone_aware(ts_format)), F.lit(not _has_time(ts_format))
+        else:  # only whole ISO-8601 values: Spark's parser would read a cut-off '2026-10-02T1' as 01:00
+            parsed = F.when(text.rlike(_ISO_PATTERN), parsed)
+            dated = text.rlike(_DATE_ONLY_PATTERN)
+            aware = ~dated & text.rlike(_OFFSET_PATTERN)
+        ts = F.when(is_epoch, epoch(text)).when(aware, parsed).otherwise(local(parsed))
+        reason = (F.when(is_epoch | aware, none).when(dated, date_reason).otherwise(naive_reason))
+    else:
+        ts, reason = F.lit(None).cast("timestamp"), none
+    missing = value.isNull() | (F.trim(value.cast("string")) == "")
+    reason = F.when(missing, F.lit("missing_ts")).when(ts.isNull(), F.lit("unparseable_ts")).otherwise(reason)
+    return ts, reason
 
 
-def parse_and_validate(
-    mapped: DataFrame, *, ds: date, now: datetime, ts_floor: datetime, epoch_unit: str = "s",
-    ts_format: str | None = None,
-) -> DataFrame:
-    """Parse ``_ts_input`` into ``ts`` (UTC), add ``ds`` (its UTC date) and ``reason`` (null = valid).
+def validate(mapped: DataFrame, *, start: date, end: date | None = None, now: datetime,
+             ts_floor: datetime) -> DataFrame:
+    """Add ``ds`` (the UTC date of ``ts``), ``reason`` (null = valid) and ``_day`` (the run day the row is
+    counted in) to :func:`apply_mapping`'s output.
 
-    ``reason`` is the first failing rule, checked in the order of :data:`REASONS`. ``_raw`` is kept only
-    for rows with a reason.
+    ``reason`` is the first failing rule, checked in the order of :data:`REASONS`; ``wrong_day`` = the UTC
+    date of ``ts`` is outside ``start``..``end`` (default ``end = start``). ``_day`` is ``ds`` when it lies
+    in the range, else ``end`` (rows without a usable timestamp or outside the range are counted on the
+    run's last day). ``_raw`` is kept only for rows with a reason.
     """
-    dtype = mapped.schema[TS_INPUT].dataType
-    ts_in = F.col(TS_INPUT)
-    ts = parse_timestamp(ts_in, dtype, epoch_unit=epoch_unit, ts_format=ts_format)
-    missing_ts = ts_in.isNull() | (F.trim(ts_in) == "") if isinstance(dtype, StringType) else ts_in.isNull()
-    withts = mapped.withColumn("ts", ts).withColumn("ds", F.to_date("ts"))
+    end = end or start
+    withts = mapped.withColumn("ds", F.to_date("ts"))
+    ts_reason = F.col(TS_REASON)
     failed: dict[str, Column] = {
         "malformed_row": F.col(CORRUPT).isNotNull(),
         "missing_user_id": F.col("user_id").isNull(),
         "missing_event_type": F.col("event_type").isNull(),
         "unknown_event_type": ~F.col("event_type").isin(*EVENT_TYPES),
         "missing_job_id": (F.col("event_type") != "search") & F.col("job_id").isNull(),
-        "missing_ts": missing_ts,
-        "unparseable_ts": F.col("ts").isNull(),
+        **{code: ts_reason == code for code in ("missing_ts", "unparseable_ts", "date_only_ts", "naive_ts")},
         "ts_before_floor": F.col("ts") < F.lit(parse_utc(ts_floor)),
         "future_ts": F.col("ts") > F.lit(parse_utc(now)),
-        "wrong_day": F.col("ds") != F.lit(ds),
+        "wrong_day": ~F.col("ds").between(F.lit(start), F.lit(end)),
     }
     reason: Column = F.lit(None).cast("string")
     for code in reversed(REASONS):  # the first failing rule wins
         reason = F.when(failed[code], F.lit(code)).otherwise(reason)
+    # a file's unterminated last line that fails a rule was cut off mid-write: malformed, whatever else fails
+    reason = F.when(F.col(UNTERMINATED) & reason.isNotNull(), F.lit("malformed_row")).otherwise(reason)
+    in_range = F.col("ds").between(F.lit(start), F.lit(end))
     return (
         withts.withColumn(REASON, reason)
         .withColumn(RAW, F.when(F.col(REASON).isNotNull(), F.col(RAW)))
-        .drop(TS_INPUT)
+        .withColumn(DAY, F.when(in_range, F.col("ds")).otherwise(F.lit(end)))
+        .drop(TS_REASON, UNTERMINATED)
     )
 
 
@@ -266,30 +454,83 @@ def clean_events(labeled: DataFrame) -> DataFrame:
     return rows.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in CLEAN_SCHEMA.fields])
 
 
-def quarantine_rows(labeled: DataFrame, *, ds: date, ingested_at: datetime) -> DataFrame:
-    """The ``quarantined`` rows: ``raw``, ``reason``, ``source_file``, ``ingested_at``, ``ds`` (the run day)."""
+def quarantine_rows(labeled: DataFrame, *, ingested_at: datetime) -> DataFrame:
+    """The ``quarantined`` rows: ``raw``, ``reason``, ``source_file``, ``ingested_at``, ``ds`` (the row's run
+    day, ``_day``)."""
     return labeled.where(F.col(OUTCOME) == "quarantined").select(
         F.col(RAW).alias("raw"),
         F.col(REASON).alias("reason"),
         F.col(SOURCE_FILE).alias("source_file"),
         F.lit(parse_utc(ingested_at)).alias("ingested_at"),
-        F.lit(ds).alias("ds"),
+        F.col(DAY).alias("ds"),
     )
 
 
 def count_outcomes(labeled: DataFrame) -> DataFrame:
-    """Rows per (``outcome``, ``reason``) of :func:`mark_duplicates`'s output, as column ``n``."""
-    return labeled.groupBy(OUTCOME, REASON).agg(F.count(F.lit(1)).alias("n"))
+    """Rows per (``_day``, ``outcome``, ``reason``) of :func:`mark_duplicates`'s output, as column ``n``."""
+    return labeled.groupBy(DAY, OUTCOME, REASON).agg(F.count(F.lit(1)).alias("n"))
 
 
-def counts_frame(spark: SparkSession, counts: IngestCounts, *, ds: date, source: str, config: IngestConfig,
+def day_counts(validated: DataFrame, outcomes: Iterable[Row], *, start: date, end: date,
+               source: str) -> dict[date, IngestCounts]:
+    """Every run day's :class:`IngestCounts`, each checked (``input = clean + duplicates + quarantined``).
+
+    The input rows per day are counted on ``validated`` (before deduplication), independently of the
+    outcomes; days without rows get zero counts. Raises :class:`DataContractError` before anything is written
+    when a day does not reconcile.
+    """
+    inputs = {r[DAY]: r["n"] for r in validated.groupBy(DAY).agg(F.count(F.lit(1)).alias("n")).collect()}
+    by_day: dict[date, list[Row]] = {}
+    for row in outcomes:
+        by_day.setdefault(row[DAY], []).append(row)
+    unexpected = sorted((set(inputs) | set(by_day)) - set(days(start, end)))
+    if unexpected:
+        raise DataContractError(f"ingest of {source} counted rows on days {unexpected} outside {start}..{end}; "
+                                "report it as a bug in the ingest job")
+    counts = {}
+    for day in days(start, end):
+        counts[day] = IngestCounts.from_rows(by_day.get(day, []), input_rows=inputs.get(day, 0))
+        counts[day].check(source=source, ds=day)
+    return counts
+
+
+def counts_frame(spark: SparkSession, counts: Mapping[date, IngestCounts], *, source: str, config: IngestConfig,
                  ingested_at: datetime) -> DataFrame:
-    """The run's one row of the ``ingest_counts`` table (:data:`COUNTS_DDL`), built without Python workers."""
-    by_reason = F.create_map(*[F.lit(x) for code in REASONS for x in (code, counts.quarantined.get(code, 0))])
-    values = [F.lit(ds), F.lit(counts.input_rows), F.lit(counts.clean_rows), F.lit(counts.duplicate_rows),
-              F.lit(counts.quarantined_rows), by_reason, F.lit(source),
-              F.lit(json.dumps(config.to_dict(), sort_keys=True)), F.lit(parse_utc(ingested_at))]
-    return spark.range(1).select(*[v.cast(kind).alias(name) for v, (name, kind) in zip(values, COUNTS_COLUMNS)])
+    """One row per run day of the ``ingest_counts`` table (:data:`COUNTS_DDL`), built without Python workers."""
+    rows = []
+    for ds, c in sorted(counts.items()):
+        by_reason = F.create_map(*[F.lit(x) for code in REASONS for x in (code, c.quarantined.get(code, 0))])
+        values = [F.lit(ds), F.lit(c.input_rows), F.lit(c.clean_rows), F.lit(c.duplicate_rows),
+                  F.lit(c.quarantined_rows), by_reason, F.lit(source),
+                  F.lit(json.dumps(config.to_dict(), sort_keys=True)), F.lit(parse_utc(ingested_at))]
+        rows.append(F.struct(*[v.cast(kind).alias(name) for v, (name, kind) in zip(values, COUNTS_COLUMNS)]))
+    return spark.range(1).select(F.inline(F.array(*rows)))
+
+
+def total(counts: Mapping[date, IngestCounts]) -> IngestCounts:
+    """The run's counts over all its days."""
+    parts = list(counts.values())
+    return IngestCounts(
+        input_rows=sum(c.input_rows for c in parts), clean_rows=sum(c.clean_rows for c in parts),
+        duplicate_rows=sum(c.duplicate_rows for c in parts),
+        quarantined={code: sum(c.quarantined.get(code, 0) for c in parts) for code in REASONS},
+    )
+
+
+def check_quarantine_share(counts: IngestCounts, args: IngestArgs) -> None:
+    """Raise :class:`DataContractError` when the run quarantined more than ``--max-quarantine-share`` of its
+    input, naming the top reason and the mapping key or flag to check."""
+    if not counts.input_rows or counts.quarantined_rows / counts.input_rows <= args.max_quarantine_share:
+        return
+    reason, n = max(counts.quarantined.items(), key=lambda kv: kv[1])
+    where = "would be" if args.dry_run else f"were written to {args.quarantine_path}; they"
+    raise DataContractError(
+        f"ingest of {args.source} for {args.start}..{args.end} quarantined {counts.quarantined_rows:,} of "
+        f"{counts.input_rows:,} rows ({counts.quarantined_rows / counts.input_rows:.0%}), above "
+        f"--max-quarantine-share {args.max_quarantine_share}; top reason {reason} ({n:,} rows): check "
+        f"{REASON_HINTS[reason]}. The rows {where} can be re-ingested after fixing the mapping "
+        "(ingest --dry-run shows samples per reason)."
+    )
 
 
 def _require_utc_session(spark: SparkSession) -> None:
@@ -299,29 +540,75 @@ def _require_utc_session(spark: SparkSession) -> None:
                           "spark_jobs.session.create_session, or set it to UTC)")
 
 
+def label(spark: SparkSession, args: IngestArgs) -> DataFrame:
+    """Every input row mapped (each layout by its own columns) and validated (:func:`validate`)."""
+    mapped = [apply_mapping(frame, config=args.config, source=source)
+              for source, frame in read_inputs(spark, args.inputs, config=args.config)]
+    return validate(reduce(DataFrame.unionByName, mapped), start=args.start, end=args.end, now=args.now,
+                    ts_floor=args.config.ts_floor)
+
+
 def run(spark: SparkSession, args: IngestArgs) -> dict[str, object]:
-    """Ingest ``args.input`` for ``args.ds``: write clean, quarantine and counts; return the counts."""
+    """Ingest ``args.inputs`` for the days ``args.start``..``args.end``: write clean, quarantine and counts
+    (one commit per table, replacing exactly those days); return the counts (totals and per day).
+
+    Raises :class:`DataContractError` when a day does not reconcile (nothing written) or, after writing,
+    when the quarantined share exceeds ``args.max_quarantine_share``. ``args.dry_run``: see :func:`dry_run`.
+    """
     _require_utc_session(spark)
-    cfg = args.config
-    raw = read_input(spark, args.input, config=cfg)
-    input_rows = raw.count()
-    labeled = mark_duplicates(fill_event_id(parse_and_validate(
-        apply_mapping(raw, config=cfg, source=args.input),
-        ds=args.ds, now=args.now, ts_floor=cfg.ts_floor, epoch_unit=cfg.epoch_unit, ts_format=cfg.ts_format,
-    ))).persist(StorageLevel.MEMORY_AND_DISK)
+    if args.dry_run:
+        return dry_run(label(spark, args), args)
+    labeled, counts = outcomes(spark, args)
     try:
-        counts = IngestCounts.from_rows(count_outcomes(labeled).collect(), input_rows=input_rows)
-        counts.check(source=args.input, ds=args.ds)
-        meta = json.dumps({"job": "ingest", "ds": args.ds.isoformat(), "input": args.input,
-                           "now": args.now.isoformat()})
-        write_days(clean_events(labeled), args.clean_path, args.ds, user_metadata=meta)
-        write_days(quarantine_rows(labeled, ds=args.ds, ingested_at=args.now), args.quarantine_path, args.ds,
+        meta = json.dumps({"job": "ingest", "start": args.start.isoformat(), "end": args.end.isoformat(),
+                           "input": args.source, "now": args.now.isoformat()})
+        write_days(clean_events(labeled), args.clean_path, args.start, args.end, user_metadata=meta)
+        write_days(quarantine_rows(labeled, ingested_at=args.now), args.quarantine_path, args.start, args.end,
                    user_metadata=meta)
-        frame = counts_frame(spark, counts, ds=args.ds, source=args.input, config=cfg, ingested_at=args.now)
-        write_days(frame, args.counts_path, args.ds, user_metadata=meta)
+        frame = counts_frame(spark, counts, source=args.source, config=args.config, ingested_at=args.now)
+        write_days(frame, args.counts_path, args.start, args.end, user_metadata=meta)
     finally:
         labeled.unpersist()
-    return counts.as_dict()
+    result = {"start": args.start.isoformat(), "end": args.end.isoformat(), **total(counts).as_dict(),
+              "days": [{"ds": ds.isoformat(), **c.as_dict()} for ds, c in sorted(counts.items())]}
+    check_quarantine_share(total(counts), args)
+    return result
+
+
+def outcomes(spark: SparkSession, args: IngestArgs) -> tuple[DataFrame, dict[date, IngestCounts]]:
+    """Every input row labelled (:func:`mark_duplicates`, persisted: the caller unpersists) and every run day's
+    reconciled counts (:func:`day_counts`)."""
+    validated = label(spark, args)
+    labeled = mark_duplicates(fill_event_id(validated)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        return labeled, day_counts(validated, count_outcomes(labeled).collect(), start=args.start, end=args.end,
+                                   source=args.source)
+    except BaseException:
+        labeled.unpersist()
+        raise
+
+
+def dry_run(validated: DataFrame, args: IngestArgs, *, samples: int = 3) -> dict[str, object]:
+    """What a run would do, writing nothing: per contract column how many rows have a value (``ts``: parse),
+    per reason how many rows would be quarantined with up to ``samples`` raw rows each, and the rows that
+    would be clean before deduplication. Raises like :func:`run` when the quarantined share is too high."""
+    present = [F.count(F.col(c)).alias(c) for c in (*_STRING_COLUMNS, "ts")]
+    per_column = validated.agg(F.count(F.lit(1)).alias("_rows"), *present).first().asDict()
+    rows = per_column.pop("_rows")
+    by_reason = (validated.where(F.col(REASON).isNotNull()).groupBy(REASON)
+                 .agg(F.count(F.lit(1)).alias("n"), F.slice(F.collect_list(RAW), 1, samples).alias("samples"))
+                 .collect())
+    quarantined = {r[REASON]: {"rows": r["n"], "samples": list(r["samples"])} for r in by_reason}
+    counts = IngestCounts(rows, clean_rows=rows - sum(q["rows"] for q in quarantined.values()),
+                          quarantined={code: quarantined.get(code, {}).get("rows", 0) for code in REASONS})
+    report = {"dry_run": True, "start": args.start.isoformat(), "end": args.end.isoformat(), "input_rows": rows,
+              "valid_rows": counts.clean_rows, "columns_with_value": per_column,
+              "quarantined": {code: quarantined[code] for code in REASONS if code in quarantined}}
+    try:
+        check_quarantine_share(counts, args)
+    except DataContractError as e:
+        report["error"] = str(e)
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -329,8 +616,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     counts = run(create_session("jobtrail-ingest"), args)
-    print(json.dumps({"job": "ingest", "ds": args.ds.isoformat(), **counts}))
-    return 0
+    print(json.dumps({"job": "ingest", **counts}))
+    return 1 if "error" in counts else 0
 
 
 if __name__ == "__main__":

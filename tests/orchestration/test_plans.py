@@ -52,8 +52,8 @@ def test_ingest_args_parse_as_intended(tmp_path):
     plan = daily_plan({"raw_input": "exports/{ds}.csv", "input_format": "csv", "mapping": "maps/m.json"},
                       ds=date(2026, 10, 30), data_root=tmp_path)
     args = parse_args(plan.ingest_args())
-    assert args.ds == date(2026, 10, 30)
-    assert args.input == str(tmp_path.resolve() / "exports" / "2026-10-30.csv")
+    assert args.start == args.end == date(2026, 10, 30)  # the daily run: a range of one day
+    assert args.inputs == (str(tmp_path.resolve() / "exports" / "2026-10-30.csv"),)
     assert args.now == datetime(2026, 10, 31, tzinfo=timezone.utc)  # the end of ds: reruns write identical rows
     assert args.config.format == "csv"
     assert args.clean_path == tmp_path / Tables.CLEAN_EVENTS

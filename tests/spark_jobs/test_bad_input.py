@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -24,10 +25,9 @@ from jobtrail.errors import DataContractError
 from spark_jobs import examples, inference_inputs, job_table, timelines
 from spark_jobs.common import read_delta
 from spark_jobs.ingest import (
-    CLEAN_SCHEMA, IngestCounts, apply_mapping, clean_events, count_outcomes, fill_event_id, mark_duplicates,
-    parse_and_validate, quarantine_rows, read_input,
+    CLEAN_SCHEMA, IngestCounts, clean_events, outcomes, quarantine_rows,
 )
-from spark_jobs.ingest_config import IngestConfig
+from spark_jobs.ingest_config import IngestArgs, IngestConfig
 from spark_jobs.sequences import with_job_index
 from spark_jobs.tokens import query_token_ids
 
@@ -46,14 +46,12 @@ def ts_array(*values: datetime) -> pa.Array:
 def ingest_steps(spark, path, config: IngestConfig = IngestConfig()) -> tuple[IngestCounts, list, list]:
     """The ingest job's steps for day D2 without its Delta writes (``run`` is covered by test_ingest.py):
     reconciled counts, the clean rows and the quarantine rows exactly as the job would write them."""
-    raw = read_input(spark, str(path), config=config)
-    labeled = mark_duplicates(fill_event_id(parse_and_validate(
-        apply_mapping(raw, config=config), ds=D2, now=t(3, 0), ts_floor=config.ts_floor))).cache()
+    unused = Path("/nonexistent")
+    args = IngestArgs(start=D2, end=D2, inputs=(str(path),), config=config, clean_path=unused,
+                      quarantine_path=unused, counts_path=unused, now=t(3, 0))
+    labeled, counts = outcomes(spark, args)
     try:
-        counts = IngestCounts.from_rows(count_outcomes(labeled).collect(), input_rows=raw.count())
-        counts.check(source=str(path), ds=D2)
-        return (counts, clean_events(labeled).collect(),
-                quarantine_rows(labeled, ds=D2, ingested_at=t(3, 0)).collect())
+        return counts[D2], clean_events(labeled).collect(), quarantine_rows(labeled, ingested_at=t(3, 0)).collect()
     finally:
         labeled.unpersist()
 

@@ -20,8 +20,7 @@ from jobtrail.synthetic.config import GeneratorConfig
 from jobtrail.synthetic.generate import generate
 from spark_jobs.common import read_delta
 from spark_jobs.ingest import (
-    REASONS, IngestCounts, apply_mapping, count_outcomes, fill_event_id, mark_duplicates, parse_and_validate,
-    parse_args, read_input, run,
+    REASONS, IngestCounts, apply_mapping, count_outcomes, outcomes, parse_args, run, validate,
 )
 from spark_jobs.ingest_config import IngestConfig, load_config
 from spark_jobs.schemas import spark_schema
@@ -58,12 +57,17 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 
 
 def ingest(spark, root: Path, source: Path, ds: date, *extra: str, now: str = NOW) -> dict:
-    args = parse_args(["--ds", ds.isoformat(), "--input", str(source), "--data-root", str(root / "tables"),
-                       "--now", now, *extra])
+    """Run the job for ``ds`` (or for ``--start``/``--end`` given in ``extra``); quarantine shares never fail
+    here unless ``extra`` sets ``--max-quarantine-share``."""
+    days = [] if "--start" in extra else ["--ds", ds.isoformat()]
+    share = [] if "--max-quarantine-share" in extra else ["--max-quarantine-share", "1"]
+    args = parse_args([*days, "--input", str(source), "--data-root", str(root / "tables"), "--now", now,
+                       *share, *extra])
     counts = run(spark, args)
-    assert counts["input_rows"] == counts["clean_rows"] + counts["duplicate_rows"] + counts["quarantined_rows"]
-    assert counts["quarantined_rows"] == sum(counts["quarantined_by_reason"].values())
-    assert set(counts["quarantined_by_reason"]) == set(REASONS)
+    for c in (counts, *counts["days"]):
+        assert c["input_rows"] == c["clean_rows"] + c["duplicate_rows"] + c["quarantined_rows"]
+        assert c["quarantined_rows"] == sum(c["quarantined_by_reason"].values())
+        assert set(c["quarantined_by_reason"]) == set(REASONS)
     return counts
 
 
@@ -107,7 +111,7 @@ def test_json_lines_every_reason_duplicates_mapping_and_idempotent_rerun(spark, 
         j(id="e1", uid="u1", action="view", timestamp="2026-10-02T10:00:00Z", job="j1", channel="search", extra="x"),
         j(id="e1", uid="u1", action="view", timestamp="2026-10-02T10:05:00Z", job="j1"),  # resend: later ts loses
         j(id="e2", uid=7, action="BOOKMARK", timestamp="2026-10-02T12:00:00+02:00", job="j1"),  # int uid; offset
-        j(id="e3", uid="u1", action=" delete ", timestamp="2026-10-02 11:00:00", job="j2"),  # naive = UTC
+        j(id="e3", uid="u1", action=" delete ", timestamp="2026-10-02 11:00:00", job="j2"),  # naive: timezone UTC
         j(id="e4", uid="u2", action="search", timestamp=str(int(t(2, 9).timestamp())), query="data engineer"),
         j(id=None, uid="u3", action="click", timestamp="2026-10-02T08:00:00Z", job="j3"),  # no id: hashed
         j(uid="u3", action="click", timestamp="2026-10-02T10:00:00+02:00", job="j3", channel="alert"),  # same → dup
@@ -125,10 +129,12 @@ def test_json_lines_every_reason_duplicates_mapping_and_idempotent_rerun(spark, 
         j(id="q10", uid="u9", action="view", timestamp="2026-10-02T01:30:00+02:00", job="j1"),  # 10-01 23:30Z
         j(id="q11", action="like", timestamp="yesterday"),  # first failing rule wins
         j(id="q12", uid="u9", action="like", timestamp="yesterday"),
+        j(id="q13", uid="u9", action="view", timestamp="2026-10-02", job="j1"),  # a day, not an instant
     ])
-    counts = ingest(spark, tmp_path, src, D2, "--format", "json", "--mapping", str(mapping_file(tmp_path)))
+    mapping = str(mapping_file(tmp_path, timezone="UTC"))
+    counts = ingest(spark, tmp_path, src, D2, "--format", "json", "--mapping", mapping)
     assert (counts["input_rows"], counts["clean_rows"], counts["duplicate_rows"], counts["quarantined_rows"]) == (
-        21, 6, 2, 13)  # duplicates: e1's resend, and u3's copy without an id written with an offset
+        22, 6, 2, 14)  # duplicates: e1's resend, and u3's copy without an id written with an offset
     expected = [
         ("e1", "u1", "view", "j1", None, t(2, 10), "search", D2),
         ("e2", "7", "save", "j1", None, t(2, 10), None, D2),
@@ -144,6 +150,7 @@ def test_json_lines_every_reason_duplicates_mapping_and_idempotent_rerun(spark, 
         ("q4", "unknown_event_type"), ("q5", "missing_job_id"), ("q6", "missing_ts"), ("q7", "unparseable_ts"),
         ("q8", "ts_before_floor"), ("q9", "future_ts"), ("q10", "wrong_day"),
         ("q11", "missing_user_id"), ("q12", "unknown_event_type"),  # several rules fail: the first one wins
+        ("q13", "date_only_ts"),
     ], key=str)
     quarantine = {json.loads(r["raw"]).get("id"): r for r in got["quarantine_events"]}
     assert quarantine[None]["raw"] == '{"_corrupt_record":"{broken"}'
@@ -153,21 +160,22 @@ def test_json_lines_every_reason_duplicates_mapping_and_idempotent_rerun(spark, 
     assert list(got["quarantine_events"][0].asDict()) == ["raw", "reason", "source_file", "ingested_at", "ds"]
     [counts_row] = got["ingest_counts"]
     assert counts_row["quarantined_by_reason"] == {**dict.fromkeys(REASONS, 1), "missing_user_id": 3,
-                                                   "unknown_event_type": 2}
+                                                   "unknown_event_type": 2, "naive_ts": 0}
     assert (counts_row["input_rows"], counts_row["clean_rows"], counts_row["duplicate_rows"],
-            counts_row["quarantined_rows"]) == (21, 6, 2, 13)
+            counts_row["quarantined_rows"]) == (22, 6, 2, 14)
     assert json.loads(counts_row["config"])["event_types"] == {"bookmark": "save", "delete": "dismiss"}
 
-    assert ingest(spark, tmp_path, src, D2, "--format", "json", "--mapping", str(mapping_file(tmp_path))) == counts
+    assert ingest(spark, tmp_path, src, D2, "--format", "json", "--mapping", mapping) == counts
     rerun = collect(spark, tmp_path, D2)
     for name, rows in got.items():
         assertDataFrameEqual(rerun[name], rows)  # replaced, not appended
     for name in got:
         assert last_commit_metadata(tmp_path / "tables" / name) == {
-            "job": "ingest", "ds": "2026-10-02", "input": str(src), "now": "2026-10-02T12:00:00+00:00"}
-    counts_text = "ingest_counts 21 = 6 clean + 2 duplicates + 13 quarantined"
+            "job": "ingest", "start": "2026-10-02", "end": "2026-10-02", "input": str(src),
+            "now": "2026-10-02T12:00:00+00:00"}
+    counts_text = "ingest_counts 22 = 6 clean + 2 duplicates + 14 quarantined"
     for case, injected, happened in (
-        ("malformed JSON lines", "the line '{broken' among 21 JSON lines",
+        ("malformed JSON lines", "the line '{broken' among 22 JSON lines",
          "quarantined as malformed_row, raw {\"_corrupt_record\":\"{broken\"} with its source file"),
         ("nulls in required fields", "no uid (q1, q11), uid '  ' (q2), action '' (q3), a view without job (q5), "
          "no timestamp (q6)", "quarantined: missing_user_id ×3, missing_event_type, missing_job_id, missing_ts "
@@ -302,20 +310,18 @@ def test_epoch_milliseconds_empty_files_and_json_that_never_parses(spark, tmp_pa
     cfg = IngestConfig(epoch_unit="ms")
     raw = spark.createDataFrame([("u", "view", "j", int(t(1, 10).timestamp() * 1000), "f")],
                                 "user_id string, event_type string, job_id string, ts long, _source_file string")
-    row = parse_and_validate(apply_mapping(raw, config=cfg), ds=D1, now=t(2, 0), ts_floor=cfg.ts_floor,
-                             epoch_unit=cfg.epoch_unit).first()
+    row = validate(apply_mapping(raw, config=cfg), start=D1, now=t(2, 0), ts_floor=cfg.ts_floor).first()
     assert (row["ts"], row["reason"]) == (local(t(1, 10)), None)
     (tmp_path / "empty.jsonl").write_text("")
     write_lines(tmp_path / "hdr" / "h.csv", ["user_id,event_type,job_id,ts"])
     write_lines(tmp_path / "bad" / "x.jsonl", ["nope", "", "{also bad"])
     expected = {"empty.jsonl": 0, "hdr": 0, "bad": 2}
     for name, fmt in (("empty.jsonl", "json"), ("hdr", "csv"), ("bad", "json")):
-        raw = read_input(spark, str(tmp_path / name), config=IngestConfig(format=fmt))
-        labeled = mark_duplicates(fill_event_id(parse_and_validate(
-            apply_mapping(raw, config=cfg), ds=D1, now=t(2, 0), ts_floor=cfg.ts_floor)))
-        counts = IngestCounts.from_rows(count_outcomes(labeled).collect(), input_rows=raw.count())
-        counts.check(source=name, ds=D1)
-        assert (counts.input_rows, counts.quarantined["malformed_row"]) == (expected[name], expected[name])
+        args = parse_args(["--ds", str(D1), "--input", str(tmp_path / name), "--format", fmt, "--now", "2026-10-02",
+                           "--data-root", str(tmp_path / "unused")])
+        labeled, by_day = outcomes(spark, args)
+        labeled.unpersist()
+        assert (by_day[D1].input_rows, by_day[D1].quarantined["malformed_row"]) == (expected[name], expected[name])
     reliability(area="bad input", case="empty files and JSON where no line parses",
                 injected="an empty .jsonl; a header-only CSV; a JSON file of 'nope', '', '{also bad'",
                 happened="0 rows, 0 rows, and 2 malformed_row (the blank line is not a row); counts reconcile",
@@ -353,3 +359,156 @@ def test_config_and_arguments(tmp_path):
         (tmp_path / "bad.json").write_text(json.dumps(bad))
         with pytest.raises(ConfigError):
             load_config(tmp_path / "bad.json")
+
+
+def counts_by_day(spark, root: Path) -> dict:
+    """The ingest_counts rows without the run's source, by day."""
+    rows = read_delta(spark, root / "tables" / "ingest_counts").drop("input").collect()
+    return {r["ds"]: r.asDict() for r in rows}
+
+
+def test_range_ingest_equals_the_per_day_runs_reruns_identically_and_replaces_only_its_days(
+        spark, tmp_path, reliability):
+    generate(GeneratorConfig(users=150, days=4, seed=5), tmp_path / "synthetic")
+    raw = tmp_path / "synthetic" / "raw_events"  # ds=YYYY-MM-DD folders
+    first, last = date(2026, 10, 1), date(2026, 10, 4)
+    now = "2026-10-06T00:00:00"
+    per_day = tmp_path / "per_day"
+    for day in (first, D2, date(2026, 10, 3), last):
+        ingest(spark, per_day, raw / f"ds={day}", day, now=now)
+    ranged = tmp_path / "ranged"
+    counts = ingest(spark, ranged, raw, first, "--start", str(first), "--end", str(last), now=now)
+    assert [d["ds"] for d in counts["days"]] == ["2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04"]
+    assert counts["input_rows"] == sum(d["input_rows"] for d in counts["days"]) > 400
+    for name in ("clean_events", "quarantine_events"):
+        assertDataFrameEqual(read_delta(spark, ranged / "tables" / name), read_delta(spark, per_day / "tables" / name))
+    assert counts_by_day(spark, ranged) == counts_by_day(spark, per_day)
+    versions = {name: len(list((ranged / "tables" / name / "_delta_log").glob("*.json")))
+                for name in ("clean_events", "quarantine_events", "ingest_counts")}
+    assert versions == dict.fromkeys(versions, 1)  # one commit per table for the whole range
+
+    before = {name: read_delta(spark, ranged / "tables" / name).collect()
+              for name in ("clean_events", "quarantine_events", "ingest_counts")}
+    assert ingest(spark, ranged, raw, first, "--start", str(first), "--end", str(last), now=now) == counts
+    for name, rows in before.items():
+        assertDataFrameEqual(read_delta(spark, ranged / "tables" / name), rows)  # a rerun: identical tables
+
+    # an overlapping range from another export: days 3..5 (one row of day 2, one without a parseable ts)
+    late = write_lines(tmp_path / "late" / "history.jsonl", [
+        json.dumps(r) for r in (
+            {"user_id": "n1", "event_type": "view", "job_id": "j1", "ts": "2026-10-03T08:00:00Z"},
+            {"user_id": "n1", "event_type": "apply", "job_id": "j1", "ts": "2026-10-05T09:00:00Z"},
+            {"user_id": "n2", "event_type": "view", "job_id": "j2", "ts": "2026-10-02T23:59:59Z"},
+            {"user_id": "n3", "event_type": "view", "job_id": "j2", "ts": "later"},
+        )])
+    later = ingest(spark, ranged, late, first, "--start", "2026-10-03", "--end", "2026-10-05", "--format", "json",
+                   now=now)
+    assert [(d["ds"], d["input_rows"], d["clean_rows"], d["quarantined_rows"]) for d in later["days"]] == [
+        ("2026-10-03", 1, 1, 0), ("2026-10-04", 0, 0, 0), ("2026-10-05", 3, 1, 2)]
+    clean = read_delta(spark, ranged / "tables" / "clean_events")
+    assert clean.where(F.col("ds") >= date(2026, 10, 3)).select("user_id").distinct().collect() == [Row(user_id="n1")]
+    for name in ("clean_events", "quarantine_events", "ingest_counts"):  # days 1-2 untouched
+        kept = [r for r in before[name] if r["ds"] < date(2026, 10, 3)]
+        assertDataFrameEqual(read_delta(spark, ranged / "tables" / name).where(F.col("ds") < date(2026, 10, 3)), kept)
+    quarantined = table(spark, tmp_path / "ranged", "quarantine_events", date(2026, 10, 5)).collect()
+    assert sorted(r["reason"] for r in quarantined) == ["unparseable_ts", "wrong_day"]
+    reliability(area="bad input", case="a history ingested as one range",
+                injected="4 days of synthetic ds= folders in one run (--start/--end); the same range again; an "
+                         "export of days 3..5 with a row of day 2 and one with ts 'later'",
+                happened="clean, quarantine and counts equal to 4 per-day runs, one commit per table; the rerun "
+                         "leaves every table identical; the overlapping range replaces days 3-5 only, the day-2 row "
+                         "is wrong_day and 'later' unparseable_ts, both counted on the range's last day",
+                tables="ingest_counts one row per day (a day without rows: zeros), each input = clean + "
+                       "duplicates + quarantined")
+
+
+def test_mapping_constants_time_zones_date_only_and_two_csv_layouts_in_one_folder(spark, tmp_path, reliability):
+    write_lines(tmp_path / "in" / "a.csv", [
+        "uid,job,when",
+        "u1,j1,2026-10-02 09:00:00",  # naive: Europe/Berlin → 07:00Z
+        "u2,j2,2026-10-02T09:00:00Z",  # an offset: as written
+        "u3,j3,2026-10-02",  # date only: midnight in Berlin = 10-01 22:00Z → wrong_day for 10-02
+        "u4,j4,1790931600000",  # epoch ms = 2026-10-02T09:00:00Z
+    ])
+    write_lines(tmp_path / "in" / "b.csv", ["when,job,uid,note", "2026-10-02 12:00:00,j5,u5,x"])  # other order
+    mapping = {"format": "csv", "columns": {"uid": "user_id", "job": "job_id", "when": "ts",
+                                            "event_type": {"constant": "apply"}},
+               "timezone": "Europe/Berlin", "date_only": "midnight", "epoch_unit": "ms"}
+    mapped = mapping_file(tmp_path, **mapping)
+    mapped.write_text(json.dumps(mapping))
+    counts = ingest(spark, tmp_path, tmp_path / "in", D2, "--mapping", str(mapped))
+    assert (counts["clean_rows"], counts["quarantined_by_reason"]["wrong_day"]) == (4, 1)
+    clean = {r["user_id"]: (r["event_type"], r["job_id"], r["ts"]) for r in table(spark, tmp_path, "clean_events", D2).collect()}
+    assert clean == {"u1": ("apply", "j1", local(t(2, 7))), "u2": ("apply", "j2", local(t(2, 9))),
+                     "u4": ("apply", "j4", local(t(2, 9))), "u5": ("apply", "j5", local(t(2, 10)))}
+
+    strict = mapping_file(tmp_path, **{**mapping, "timezone": None, "date_only": "refuse"})
+    strict.write_text(json.dumps({k: v for k, v in mapping.items() if k not in ("timezone", "date_only")}))
+    counts = ingest(spark, tmp_path, tmp_path / "in", D2, "--mapping", str(strict))
+    assert {k: v for k, v in counts["quarantined_by_reason"].items() if v} == {"naive_ts": 2, "date_only_ts": 1}
+    assert counts["clean_rows"] == 2  # the offset and the epoch are unambiguous
+
+    other = tmp_path / "bad_layout"
+    write_lines(other / "a.csv", ["uid,job,when", "u1,j1,2026-10-02T09:00:00Z"])
+    write_lines(other / "b.csv", ["user,posting,time", "u2,j2,2026-10-02T09:00:00Z"])
+    with pytest.raises(DataContractError, match=r"b\.csv.*\['user_id', 'ts', 'job_id'\]"):
+        ingest(spark, tmp_path, other, D2, "--mapping", str(mapped))
+    reliability(area="bad input", case="two CSV layouts in one folder; naive and date-only timestamps",
+                injected="a.csv (uid,job,when) and b.csv (when,job,uid,note); naive local times, a bare date, an "
+                         "offset and epoch ms; a mapping with a constant event type, timezone Europe/Berlin, "
+                         "date_only midnight — then the same files without timezone and date_only; then a folder "
+                         "whose second file names its columns otherwise",
+                happened="each file read by its own header (b.csv's columns in another order land right); naive "
+                         "times read in Berlin, the date as Berlin midnight (→ wrong_day); without the keys: "
+                         "naive_ts ×2 and date_only_ts, offset and epoch still clean; the unmappable layout: "
+                         "DataContractError naming b.csv and the missing columns",
+                tables="counts reconcile in every run; nothing written for the refused layout")
+
+
+def test_quarantine_share_guard_and_dry_run(spark, tmp_path, reliability, capsys):
+    src = write_lines(tmp_path / "in" / "a.csv", [
+        "uid,action,job,ts", "u1,bookmark,j1,1790931600000", "u2,bookmark,j2,1790931600000",
+        "u3,view,j3,1790931600000"])
+    mapping = mapping_file(tmp_path, format="csv")
+    mapping.write_text(json.dumps({"format": "csv", "epoch_unit": "us",
+                                   "columns": {"uid": "user_id", "action": "event_type", "job": "job_id"}}))
+    args = ["--ds", str(D2), "--input", str(src), "--mapping", str(mapping), "--now", NOW,
+            "--data-root", str(tmp_path / "tables")]
+    from spark_jobs import ingest as ingest_module
+
+    assert ingest_module.main([*args, "--dry-run"]) == 1  # bookmark is unmapped; us for ms: 1970
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["quarantined"]["unknown_event_type"]["rows"] == 2
+    assert report["quarantined"]["ts_before_floor"]["rows"] == 1
+    assert "u1" in report["quarantined"]["unknown_event_type"]["samples"][0]
+    assert report["columns_with_value"]["user_id"] == 3 and "event_types" in report["error"]
+    assert not (tmp_path / "tables").exists()  # a dry run writes nothing
+    with pytest.raises(DataContractError, match=r"3 of 3 rows \(100%\).*top reason unknown_event_type.*event_types"):
+        run(spark, parse_args(args))
+    assert table(spark, tmp_path, "quarantine_events", D2).count() == 3  # written before the refusal
+    reliability(area="bad input", case="a mapping that quarantines most of a day",
+                injected="a CSV whose 'bookmark' is not in event_types and whose epoch is in ms (mapping: us)",
+                happened="--dry-run: per column how many rows have a value, per reason the count and samples, "
+                         "exit 1, nothing written; the real run writes the quarantine, then raises "
+                         "DataContractError (exit non-zero) naming the top reason and the mapping key to check",
+                tables="quarantine 3 rows; ingest_counts 3 = 0 clean + 3 quarantined")
+
+
+def test_a_truncated_last_line_is_malformed_and_a_complete_one_without_line_break_is_clean(spark, tmp_path,
+                                                                                         reliability):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "cut.csv").write_text("user_id,event_type,job_id,ts\nu1,view,j1,2026-10-02T09:00:00Z\n"
+                                    "u2,view,j2,2026-10-02T1")  # the export stopped mid-timestamp
+    (folder / "whole.csv").write_text("user_id,event_type,job_id,ts\nu3,view,j3,2026-10-02T09:00:00Z")
+    (folder / "short.csv").write_text("user_id,event_type,job_id,ts\nu4,view\n")
+    counts = ingest(spark, tmp_path, folder, D2, "--format", "csv")
+    assert (counts["clean_rows"], counts["quarantined_by_reason"]["malformed_row"], counts["quarantined_rows"]) == (
+        2, 2, 2)
+    assert sorted(r["user_id"] for r in table(spark, tmp_path, "clean_events", D2).collect()) == ["u1", "u3"]
+    reliability(area="bad input", case="a truncated last line",
+                injected="a CSV whose last line stops mid-timestamp ('2026-10-02T1', no line break); a complete "
+                         "last line without a line break; a line with two of four fields",
+                happened="the cut line and the short line are malformed_row (Spark alone read '2026-10-02T1' as "
+                         "01:00); the complete unterminated line is clean",
+                tables="ingest_counts 4 = 2 clean + 2 quarantined (malformed_row)")
