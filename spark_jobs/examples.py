@@ -43,7 +43,7 @@ from pyspark.sql import functions as F
 
 from jobtrail.argtypes import cli_path, int_range, names, number, seed, target_gap
 from jobtrail.contracts import EVENT_TYPES, TRAINING_EXAMPLE, TRAINING_SEQUENCE, Tables
-from jobtrail.errors import ConfigError
+from jobtrail.errors import ConfigError, DataContractError
 from spark_jobs import chunks
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta
 from spark_jobs.schemas import spark_schema
@@ -186,10 +186,24 @@ def parse_args(argv: list[str] | None = None) -> ExampleArgs:
                        a.job_table or a.out / "job_side_table", a.out, token_buckets=a.token_buckets, **configs)
 
 
+def require_rows(folder: Path, args: ExampleArgs) -> None:
+    """Raise :class:`DataContractError` naming the flags to change when the cut wrote no rows at all."""
+    if any(folder.glob("split=*/*.parquet")):
+        return
+    cfg = args.sequence or args.window
+    raise DataContractError(
+        f"no training material in {args.start}..{args.end}: no user has --min-events {cfg.min_events} events with "
+        f"a positive of --positive-types {','.join(cfg.positive_types)} to learn from. Check which event types "
+        "the clean events hold (a views-only export: --positive-types view), lower --min-events, or widen "
+        "--start/--end."
+    )
+
+
 def write_sequences(sequences: DataFrame, pools: dict[int, np.ndarray], args: ExampleArgs) -> tuple[dict, dict]:
     """Cut and write ``<out>/sequences``; returns rows per split and positions with a next target per split."""
     rows = cut_sequences(sequences, pools, cfg=args.sequence, valid_from=args.valid_from, end=args.end)
     rows.write.mode("overwrite").partitionBy("split").parquet(str(args.out / "sequences"))
+    require_rows(args.out / "sequences", args)
     written = sequences.sparkSession.read.parquet(str(args.out / "sequences")).groupBy("split").agg(
         F.count("*").alias("rows"), F.sum("n_targets").alias("targets")).collect()
     return {f"{r.split}/sequences": r.rows for r in written}, {"targets": {r.split: r.targets for r in written}}
@@ -199,6 +213,7 @@ def write_windows(sequences: DataFrame, pools: dict[int, np.ndarray], args: Exam
     """Cut and write ``<out>/examples``; returns examples per split and label kind."""
     examples = cut_examples(sequences, pools, cfg=args.window, valid_from=args.valid_from)
     examples.write.mode("overwrite").partitionBy("split").parquet(str(args.out / "examples"))
+    require_rows(args.out / "examples", args)
     written = sequences.sparkSession.read.parquet(str(args.out / "examples")).groupBy("split", "label_kind").count()
     return {f"{r.split}/{r.label_kind}": r["count"] for r in written.collect()}, {}
 

@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from jobtrail.contracts import EVENT_TYPE_IDS, TRAINING_EXAMPLE
+from jobtrail.errors import DataContractError
 from spark_jobs import examples
 from spark_jobs.sequences import daily_pools, user_sequences, with_job_index
 from spark_jobs.windows import WindowConfig
@@ -138,3 +139,24 @@ def test_golden_rows(spark, tmp_path):
         "label_kind string, weight float",
     )
     assertDataFrameEqual(got.select(*expected.columns), expected)
+
+
+def test_views_only_data_names_the_flags_instead_of_a_schema_error(spark, chain, tmp_path, reliability):
+    views = tmp_path / "views_only"
+    (spark.read.format("delta").load(str(chain.timelines)).where(F.col("event_type") == "view")
+     .write.format("delta").partitionBy("ds").save(str(views)))
+    for fmt in ("sequences", "windows"):
+        args = examples.parse_args(["--start", str(START), "--end", str(END), "--valid-from", str(VALID_FROM),
+                                    "--timelines", str(views), "--job-table", str(chain.job_table),
+                                    "--out", str(tmp_path / fmt), "--format", fmt])
+        with pytest.raises(DataContractError, match=r"--positive-types apply,save.*--positive-types view.*--min-events"):
+            examples.run(spark, args)
+    args = examples.parse_args(["--start", str(START), "--end", str(END), "--valid-from", str(VALID_FROM),
+                                "--timelines", str(views), "--job-table", str(chain.job_table),
+                                "--out", str(tmp_path / "ok"), "--positive-types", "view"])
+    assert sum(examples.run(spark, args).values()) > 0
+    reliability(area="bad input", case="views-only data",
+                injected="timelines holding only view events, examples with the default --positive-types apply,save",
+                happened="DataContractError naming --positive-types (views-only: view) and --min-events, in "
+                         "place of Spark's UNABLE_TO_INFER_SCHEMA; with --positive-types view the cut has rows",
+                tables="nothing to train on is reported, not written")
