@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jobtrail.errors import ConfigError
@@ -43,6 +43,10 @@ class Settings:
     spark_master: str = "local[2]"
     shuffle_partitions: int = 4
     driver_memory: str = "4g"
+
+    def with_data_root(self, root: Path | None) -> "Settings":
+        """These settings with a job's ``--data-root`` (``None`` keeps ``JOBTRAIL_DATA_ROOT``'s)."""
+        return self if root is None else replace(self, data_root=Path(root))
 
     @property
     def jars_dir(self) -> Path:

@@ -74,6 +74,8 @@ class InferArgs:
     run_id: str | None = None
     batch_size: int = 2048
     retention_days: int = ft.RETENTION_DAYS
+    data_root: Path | None = None
+    """``--data-root`` as given: its MLflow store resolves ``models:/`` URIs (None: ``$JOBTRAIL_DATA_ROOT``)."""
 
 
 def parse_args(argv: list[str] | None = None) -> InferArgs:
@@ -103,20 +105,21 @@ def parse_args(argv: list[str] | None = None) -> InferArgs:
     root = data_root(a.data_root)
     return InferArgs(a.as_of, a.model, a.job_table, a.inputs or root / Tables.INFERENCE_INPUTS,
                      a.out or root / Tables.FEATURE_TABLE, a.mode, a.storage, a.model_name, a.model_version,
-                     a.table_name, a.run_id, a.batch_size, a.retention_days)
+                     a.table_name, a.run_id, a.batch_size, a.retention_days, a.data_root)
 
 
 def resolve(args: InferArgs) -> tuple[Path, str, str]:
     """(local SavedModel dir, model name, model version) of ``--model``: :func:`resolve_ref`."""
-    return resolve_ref(args.model, args.model_name, args.model_version)
+    return resolve_ref(args.model, args.model_name, args.model_version, data_root=args.data_root)
 
 
-def resolve_ref(model: str, name: str | None = None, version: str | None = None) -> tuple[Path, str, str]:
+def resolve_ref(model: str, name: str | None = None, version: str | None = None, *,
+                data_root: Path | None = None) -> tuple[Path, str, str]:
     """(local SavedModel dir, model name, model version) of a ``--model`` value.
 
     A local directory is named by ``name`` / ``version``, else its metadata's ``model_name`` /
     ``model_version``, else the directory name and "0" (without importing MLflow); anything else goes to
-    :func:`tf_models.registry.resolve_model`, which names it.
+    :func:`tf_models.registry.resolve_model`, which names it, in the MLflow store of ``data_root``.
     """
     path = Path(model)
     if path.is_dir():
@@ -128,9 +131,10 @@ def resolve_ref(model: str, name: str | None = None, version: str | None = None)
     if name or version:
         raise ConfigError("--model-name/--model-version apply to local model directories only; "
                           f"{model} gets its name and version from the registry")
+    from jobtrail.settings import Settings
     from tf_models.registry import resolve_model
 
-    resolved = resolve_model(model)
+    resolved = resolve_model(model, Settings.from_env().with_data_root(data_root))
     return resolved.path, resolved.name, resolved.version
 
 

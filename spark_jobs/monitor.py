@@ -68,6 +68,8 @@ class MonitorArgs:
     model: str | None = None
     job_table: Path | None = None
     sample_users: int = 200
+    data_root: Path | None = None
+    """``--data-root`` as given: its MLflow store resolves a ``models:/`` ``--model``."""
 
 
 def parse_args(argv: list[str] | None = None) -> MonitorArgs:
@@ -104,7 +106,8 @@ def parse_args(argv: list[str] | None = None) -> MonitorArgs:
                             a.max_sample_cosine_p05, a.min_top10_distinct_share)
     return MonitorArgs(a.as_of, a.features or root / Tables.FEATURE_TABLE, a.events or root / Tables.CLEAN_EVENTS,
                        a.out or root / Tables.MONITORING, a.report_dir or root / "monitoring_reports", thresholds,
-                       a.model_name, a.model_version, a.active_days, a.run_id, a.model, a.job_table, a.sample_users)
+                       a.model_name, a.model_version, a.active_days, a.run_id, a.model, a.job_table, a.sample_users,
+                       a.data_root)
 
 
 def select_partition(features: DataFrame, as_of: date, model_name: str | None, model_version: str | None) -> tuple[str, str]:
@@ -132,7 +135,8 @@ def collapse_sample(today: DataFrame, stats: DataFrame, n: int) -> np.ndarray:
     return np.array([found[user] for user in ids], np.float64) if ids else np.zeros((0, 0))
 
 
-def top10_lists(model: str, job_table: Path, users: np.ndarray) -> tuple[np.ndarray, int]:
+def top10_lists(model: str, job_table: Path, users: np.ndarray, *,
+                data_root: Path | None = None) -> tuple[np.ndarray, int]:
     """(top-10 job indices [n, 10], catalogue size) of stored user embeddings, scored by the model that wrote them."""
     from feature_store.savedmodel import ModelSpec, encode_jobs, load_model
     from jobtrail.job_table_io import job_table_arrays, load_job_table
@@ -140,7 +144,7 @@ def top10_lists(model: str, job_table: Path, users: np.ndarray) -> tuple[np.ndar
     from tf_models.metrics import top_k
     from tf_models.scoring import linear_queries
 
-    model_dir = resolve_ref(model)[0]
+    model_dir = resolve_ref(model, data_root=data_root)[0]
     spec = ModelSpec.from_dir(model_dir)
     table, vocab = load_job_table(job_table)
     spec.check_side_table(vocab, str(job_table))
@@ -180,7 +184,7 @@ def run(spark: SparkSession, args: MonitorArgs) -> dict[str, Any]:
     metrics = partition_metrics(stats, active)
     sample = collapse_sample(today, stats, args.sample_users)
     stats.unpersist()
-    tops, n_jobs = (top10_lists(args.model, args.job_table, sample) if args.model is not None and len(sample)
+    tops, n_jobs = (top10_lists(args.model, args.job_table, sample, data_root=args.data_root) if args.model is not None and len(sample)
                     else (None, None))
     metrics |= sample_metrics(sample, tops, n_jobs)
     failures = evaluate(metrics, args.thresholds)

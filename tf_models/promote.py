@@ -46,6 +46,13 @@ class PromoteArgs:
     job_table: Path | None = None
     min_improvement: float = 0.0
     baseline_models: tuple[Path, ...] = ()
+    data_root: Path | None = None
+
+    def settings(self):
+        """The infrastructure settings with this run's ``--data-root`` (its MLflow store)."""
+        from jobtrail.settings import Settings
+
+        return Settings.from_env().with_data_root(self.data_root)
 
 
 def parse_args(argv: list[str] | None = None) -> PromoteArgs:
@@ -55,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> PromoteArgs:
     p.add_argument("--examples", type=cli_path, required=True, help="examples folder; its validation split is used")
     p.add_argument("--alias", type=alias, default=CHAMPION)
     p.add_argument("--job-table", type=cli_path, default=None, help="default: <examples>/job_side_table")
+    p.add_argument("--data-root", type=cli_path, default=None,
+                   help="data root whose MLflow store (<root>/mlflow) holds the model (default: $JOBTRAIL_DATA_ROOT "
+                        "or ./data; MLFLOW_TRACKING_URI overrides the store)")
     p.add_argument("--min-improvement", type=number(0, 1), default=0.0, help="margin the candidate's gate metric must exceed")
     p.add_argument("--baseline-model", dest="baseline_models", type=cli_path, action="append", default=[],
                    help="a SavedModel trained beside the candidate (e.g. the mean/decay baselines) that it must "
@@ -73,7 +83,7 @@ def gate_metric(examples: Path) -> str:
 def evaluate(uri: str, args: PromoteArgs) -> dict[str, Any]:
     from tf_models.registry import resolve_model
 
-    model = resolve_model(uri)
+    model = resolve_model(uri, args.settings())
     return {"version": model.version, **score_model(model.path, args)}
 
 
@@ -134,7 +144,7 @@ def run(args: PromoteArgs) -> dict[str, Any]:
     from tf_models.registry import alias_version, connect, set_alias
 
     PRIMARY = gate_metric(args.examples)
-    client = connect()
+    client = connect(args.settings())
     candidate = evaluate(f"models:/{args.name}/{args.version}", args)
     current = alias_version(args.name, args.alias, client)
     champion = evaluate(f"models:/{args.name}/{current}", args) if current and current != args.version else None

@@ -48,10 +48,22 @@ class ResolvedModel:
     version: str
 
 
+_DERIVED: set[str] = set()
+"""Stores :func:`connect` derived from a data root. ``mlflow.set_tracking_uri`` exports the URI it is given as
+``MLFLOW_TRACKING_URI`` (for subprocesses), so the variable alone cannot tell a user's store from the last data
+root's: without this, the first ``connect`` would pin every later ``--data-root`` of the process to its store."""
+
+
+def user_tracking_uri() -> str | None:
+    """``MLFLOW_TRACKING_URI`` when the user set it (not when MLflow exported one of our derived stores)."""
+    given = os.environ.get("MLFLOW_TRACKING_URI")
+    return given if given and given not in _DERIVED else None
+
+
 def tracking_uri(settings: Settings | None = None) -> str:
-    """``MLFLOW_TRACKING_URI``, else ``sqlite:///<data root>/mlflow/mlflow.db``."""
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
+    """``MLFLOW_TRACKING_URI`` when the user set it, else ``sqlite:///<data root>/mlflow/mlflow.db``."""
+    if user := user_tracking_uri():
+        return user
     root = (settings or Settings.from_env()).data_root.resolve() / "mlflow"
     root.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{root / 'mlflow.db'}"
@@ -60,12 +72,14 @@ def tracking_uri(settings: Settings | None = None) -> str:
 def connect(settings: Settings | None = None) -> MlflowClient:
     """Point MLflow at the tracking store and make sure the ``jobtrail`` experiment exists."""
     settings = settings or Settings.from_env()
+    user = user_tracking_uri()
     uri = tracking_uri(settings)
+    if user is None:
+        _DERIVED.add(uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        artifacts = None if os.environ.get("MLFLOW_TRACKING_URI") else \
-            (settings.data_root.resolve() / "mlflow" / "artifacts").as_uri()
+        artifacts = None if user else (settings.data_root.resolve() / "mlflow" / "artifacts").as_uri()
         try:
             mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts)
         except MlflowException:  # created concurrently by another process
@@ -134,8 +148,10 @@ def resolve_model(uri: str, settings: Settings | None = None) -> ResolvedModel:
     if version is None:
         version = alias_version(name, match["alias"], client)
         if version is None:
-            raise ConfigError(f"{uri}: no version of {name!r} has the alias {match['alias']!r}; "
-                              "train and promote one first (jobtrail train / jobtrail promote)")
+            raise ConfigError(f"{uri}: no version of {name!r} has the alias {match['alias']!r} in the MLflow store "
+                              f"{tracking_uri(settings)}; train and promote one first (jobtrail train / jobtrail "
+                              "promote with the same --data-root), or point --data-root / MLFLOW_TRACKING_URI at "
+                              "the store that has it")
     cache = settings.data_root.resolve() / "mlflow" / "cache" / name / version
     model_dir = cache / "artifacts" / SAVED_MODEL_ARTIFACT
     if not (model_dir / "saved_model.pb").exists():
@@ -161,9 +177,10 @@ def _flat_params(args: Any, result: dict[str, Any]) -> dict[str, str]:
 def log_run(args: Any, result: dict[str, Any]) -> dict[str, Any]:
     """Log a finished training run (params, per-epoch and final metrics, the SavedModel) and register it.
 
-    Returns ``{"run_id", "model_version"}`` (version None when ``args.registered_name`` is not set).
+    Returns ``{"run_id", "model_version"}`` (version None when ``args.registered_name`` is not set). The store
+    is the one of ``args.data_root`` (:func:`tracking_uri`).
     """
-    connect()
+    connect(Settings.from_env().with_data_root(getattr(args, "data_root", None)))
     with mlflow.start_run(run_name=f"{args.model}:{Path(args.out).name}") as run:
         mlflow.log_params(_flat_params(args, result))
         for name, values in result.get("history", {}).items():

@@ -239,7 +239,7 @@ class TrainingPlan:
                 "--out", str(self.model_dir(aggregator)), "--epochs", str(self.epochs),
                 "--batch-size", str(self.batch_size), "--embedding-dim", str(self.embedding_dim),
                 "--learning-rate", repr(float(self.learning_rate)), "--seed", str(self.seed),
-                "--objective", self.objective]
+                "--objective", self.objective, "--data-root", str(self.data_root)]
         if register:
             args += ["--registered-name", self.model_name]
         return args
@@ -251,7 +251,8 @@ class TrainingPlan:
     def promote_args(self, version: str, baseline_models: Sequence[Path] = ()) -> list[str]:
         """The gate's arguments; ``baseline_models``: the baselines' SavedModels the candidate must beat too."""
         args = ["promote", "--name", self.model_name, "--version", str(version), "--examples", str(self.examples_dir),
-                "--alias", DEFAULT_ALIAS, "--min-improvement", repr(float(self.min_improvement))]
+                "--alias", DEFAULT_ALIAS, "--min-improvement", repr(float(self.min_improvement)),
+                "--data-root", str(self.data_root)]
         for path in baseline_models:
             args += ["--baseline-model", str(path)]
         return args

@@ -119,3 +119,28 @@ def test_a_candidate_below_popularity_is_never_promoted_not_even_the_first(plant
     assert registry.alias_version("planted_pop") is None
     logged = registry.connect().get_run(trained["run_id"]).data.metrics
     assert logged["gate_baseline_recall_at_10"] == pytest.approx(1.0)
+
+
+def test_the_mlflow_store_follows_data_root_and_nothing_lands_in_the_working_directory(
+        planted, data_root, tmp_path, monkeypatch):
+    cwd, other = tmp_path / "cwd", tmp_path / "platform"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    trained = run(parse_args(["--examples", str(planted.root), "--registered-name", "elsewhere", "--model", "mean",
+                              *SMALL, "--epochs", "1", "--out", str(tmp_path / "run"), "--data-root", str(other)]))
+    assert trained["model_version"] == "1" and (other / "mlflow" / "mlflow.db").exists()
+    gate = promote.run(promote.parse_args(["--name", "elsewhere", "--version", "1", "--examples", str(planted.root),
+                                           "--data-root", str(other)]))
+    assert gate["candidate"]["version"] == "1"
+    store = f"sqlite:///{data_root.resolve() / 'mlflow' / 'mlflow.db'}"
+    with pytest.raises(ConfigError, match=f"in the MLflow store {store}.*--data-root"):
+        registry.resolve_model("models:/elsewhere@champion")  # $JOBTRAIL_DATA_ROOT's store: not there
+    from jobtrail.settings import Settings
+    from spark_jobs.infer import resolve_ref
+
+    if gate["promoted"]:
+        path, name, version = resolve_ref("models:/elsewhere@champion", data_root=other)
+        assert (name, version) == ("elsewhere", "1") and str(path).startswith(str(other.resolve()))
+    assert registry.resolve_model("models:/elsewhere/1", Settings.from_env().with_data_root(other)).version == "1"
+    assert list(cwd.iterdir()) == []  # no mlruns/ or anything else in the working directory
