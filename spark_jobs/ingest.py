@@ -174,7 +174,7 @@ def csv_files(spark: SparkSession, path: str, *, config: IngestConfig) -> list[C
         if line and line.strip():
             fields = _csv_fields(line.lstrip("\ufeff"), config)
             header = tuple(fields) if config.csv.header else tuple(f"_c{i}" for i in range(len(fields)))
-            tail = None if codec is not None else _unterminated_tail(fs, file, config)
+            tail = None if codec is not None else _unterminated_tail(spark, fs, file, config)
             last = tuple(_csv_fields(tail, config)) if tail and (tail != line or not config.csv.header) else None
             out.append(CsvFile(file.toString(), header, last))
     return out
@@ -184,26 +184,22 @@ def _csv_fields(line: str, config: IngestConfig) -> list[str]:
     return next(csv.reader([line], delimiter=config.csv.sep, quotechar=config.csv.quote), [])
 
 
-def _unterminated_tail(fs, file, config: IngestConfig, *, window: int = 1 << 16) -> str | None:
-    """The last line of an uncompressed file that does not end in a line break (else ``None``)."""
+def _unterminated_tail(spark: SparkSession, fs, file, config: IngestConfig, *, window: int = 1 << 16) -> str | None:
+    """The last line of an uncompressed file that does not end in a line break (else ``None``); reads at most
+    the last ``window`` bytes, in one call."""
     size = fs.getFileStatus(file).getLen()
     if size == 0:
         return None
+    start = max(0, size - window)
     stream = fs.open(file)
     try:
-        start = max(0, size - window)
         stream.seek(start)
-        data = bytearray()
-        while len(data) < size - start:
-            chunk = stream.read()
-            if chunk < 0:
-                break
-            data.append(chunk)
+        data = bytes(spark._jvm.org.apache.commons.io.IOUtils.toByteArray(stream, size - start))
     finally:
         stream.close()
     if data[-1:] in (b"\n", b"\r"):
         return None
-    return bytes(data).decode(config.csv.encoding, errors="replace").splitlines()[-1]
+    return data.decode(config.csv.encoding, errors="replace").splitlines()[-1]
 
 
 def read_csv(spark: SparkSession, files: list[CsvFile], *, base: str, config: IngestConfig) -> DataFrame:
@@ -454,6 +450,14 @@ def clean_events(labeled: DataFrame) -> DataFrame:
     return rows.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in CLEAN_SCHEMA.fields])
 
 
+def by_day_and_user(clean: DataFrame) -> DataFrame:
+    """``clean`` range-partitioned by (``ds``, ``user_id``) into the session's shuffle partitions: each task
+    writes one file for each of the few days it holds (a long history: about one file per day, not one per
+    day and task), and one day still spreads over every task."""
+    partitions = int(clean.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    return clean.repartitionByRange(partitions, "ds", "user_id")
+
+
 def quarantine_rows(labeled: DataFrame, *, ingested_at: datetime) -> DataFrame:
     """The ``quarantined`` rows: ``raw``, ``reason``, ``source_file``, ``ingested_at``, ``ds`` (the row's run
     day, ``_day``)."""
@@ -562,7 +566,7 @@ def run(spark: SparkSession, args: IngestArgs) -> dict[str, object]:
     try:
         meta = json.dumps({"job": "ingest", "start": args.start.isoformat(), "end": args.end.isoformat(),
                            "input": args.source, "now": args.now.isoformat()})
-        write_days(clean_events(labeled), args.clean_path, args.start, args.end, user_metadata=meta)
+        write_days(by_day_and_user(clean_events(labeled)), args.clean_path, args.start, args.end, user_metadata=meta)
         write_days(quarantine_rows(labeled, ingested_at=args.now), args.quarantine_path, args.start, args.end,
                    user_metadata=meta)
         frame = counts_frame(spark, counts, source=args.source, config=args.config, ingested_at=args.now)
