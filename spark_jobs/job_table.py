@@ -1,6 +1,8 @@
 """Spark job: the job side table of one catalogue snapshot — a dense index and encoder-ready features.
 
-Inputs: the catalogue snapshot ``<catalog>/ds=YYYY-MM-DD/*.parquet`` (contract ``JOB``) of ``--ds`` and,
+Inputs: the catalogue snapshot ``<catalog>/ds=YYYY-MM-DD/*.parquet`` (contract ``JOB``) of ``--ds`` — or, through
+``--catalog-mapping``, a catalogue export in its own layout or the job attributes carried on the events' export,
+or with ``--no-catalog`` none at all (:mod:`spark_jobs.catalog_input`) — and,
 optionally, the clean events Delta table (``--events``, or ``<data-root>/clean_events`` when ``--start``
 /``--end`` are given) over ``--start``..``--end``, whose job_ids missing from the snapshot get a row too.
 
@@ -43,13 +45,15 @@ Output (contract ``JOB_SIDE_TABLE``, replaced as a whole on rerun): ``--out`` (d
 ``vocab_sizes`` (ids per column, for embedding sizes), ``ids``, ``tokens``, ``numeric_stats``,
 ``min_count``, ``max_vocab``, ``salary_z_clip``, ``rows`` (total/catalog/event_only/padding), ``columns``,
 ``job_ids`` (the job-id vocabulary, in row order from 2), ``job_id_rows`` (``len(job_ids) + 2``, the embedding
-size), ``max_job_ids``, ``vocab_from`` and ``events`` (lineage). An older ``_vocab.json`` without ``job_ids``
+size), ``max_job_ids``, ``vocab_from``, ``events`` and ``catalog`` (lineage: what described the jobs). An older ``_vocab.json`` without ``job_ids``
 is refused by ``--vocab`` (DataContractError): rebuild the vocabulary. It is written after the Parquet file, so a folder with a
 ``_vocab.json`` is complete. ``--out`` is a filesystem path (the JSON is written by the driver).
 
     spark-submit spark_jobs/job_table.py --ds 2026-10-03 --catalog data/synthetic/job_catalog \\
         [--events data/clean_events --start 2026-10-01 --end 2026-10-03] [--vocab prev/_vocab.json] [--out ...] \\
         [--max-job-ids 1000000]
+    spark-submit spark_jobs/job_table.py --ds 2026-10-03 --catalog exports/jobs.csv --catalog-mapping jobs.json ...
+    spark-submit spark_jobs/job_table.py --ds 2026-10-03 --no-catalog --start 2026-10-01 --end 2026-10-03 ...
 """
 
 from __future__ import annotations
@@ -71,9 +75,10 @@ from pyspark.sql import functions as F
 
 from jobtrail.argtypes import cli_path
 from jobtrail.contracts import JOB, JOB_SIDE_TABLE, Tables, missing_columns
-from jobtrail.errors import DataContractError
+from jobtrail.errors import ConfigError, DataContractError
 from jobtrail.job_table_io import FIRST_VALUE_ID, MISSING_ID, OOV_ID, PADDING_INDEX, VOCAB_FILE
 from spark_jobs import tokens as tok
+from spark_jobs.catalog_input import CatalogMapping, check_snapshot, describe, empty_snapshot, read_mapped_catalog
 from spark_jobs.job_vocab import (  # noqa: F401  (JobVocab, TokenConfig, build_vocab, apply_vocab: re-exported)
     CATEGORICAL, DEFAULT_MAX_JOB_IDS, JobVocab, TokenConfig, apply_vocab, build_vocab, fresh_job_id_row,
     load_saved_vocab, reuse_job_id_rows, salary_mid,
@@ -174,13 +179,22 @@ def read_snapshot(spark: SparkSession, catalog: Path, ds: date) -> DataFrame:
     except AnalysisException as e:
         raise DataContractError(f"no catalogue snapshot at {path}; check --catalog and --ds") from e
     if missing := missing_columns(JOB, df.columns):
-        raise DataContractError(f"catalogue snapshot {path} lacks columns {missing} (contract JOB)")
-    snapshot = df.select(*[F.col(f.name).cast(f.dataType) for f in spark_schema(JOB).fields])
-    bad = snapshot.groupBy("job_id").count().where("job_id IS NULL OR count > 1").limit(5).collect()
-    if bad:
-        raise DataContractError(f"catalogue snapshot {path} has null or duplicate job_ids, e.g. "
-                                f"{[(r.job_id, r['count']) for r in bad]}; fix the snapshot")
-    return snapshot
+        raise DataContractError(f"catalogue snapshot {path} lacks columns {missing} (contract JOB); an export in "
+                                "its own layout needs --catalog-mapping (see spark_jobs/catalog_input.py)")
+    return check_snapshot(df, source=str(path))
+
+
+def load_snapshot(spark: SparkSession, args: "JobTableArgs") -> tuple[DataFrame, dict[str, Any]]:
+    """The snapshot the side table describes (:mod:`spark_jobs.catalog_input`) and what it was made from."""
+    if args.catalog is None:
+        if args.events is None:
+            raise ConfigError("--no-catalog takes every job from the clean events: give --start and --end")
+        return empty_snapshot(spark), describe("none")
+    if args.catalog_mapping is None:
+        return read_snapshot(spark, args.catalog, args.ds), describe("snapshot", args.catalog)
+    mapping = CatalogMapping.load(args.catalog_mapping)
+    snapshot = read_mapped_catalog(spark, str(args.catalog), mapping, ds=args.ds)
+    return snapshot, describe("events" if mapping.rows == "events" else "export", args.catalog)
 
 
 def read_event_jobs(spark: SparkSession, events: Path, *, start: date, end: date) -> DataFrame:
@@ -201,7 +215,8 @@ def write_job_table(table: DataFrame, out: Path) -> None:
 @dataclass(frozen=True)
 class JobTableArgs:
     ds: date
-    catalog: Path
+    catalog: Path | None
+    """None: no catalogue (``--no-catalog``)."""
     out: Path
     events: Path | None = None
     start: date | None = None
@@ -211,12 +226,21 @@ class JobTableArgs:
     min_count: int = 1
     max_vocab: int = 10_000
     max_job_ids: int = DEFAULT_MAX_JOB_IDS
+    catalog_mapping: Path | None = None
+    """``--catalog`` is an export in its own layout, read through this mapping (None: a contract snapshot)."""
 
 
 def parse_args(argv: list[str] | None = None) -> JobTableArgs:
     parser = argparse.ArgumentParser(description="Build the job side table of one catalogue snapshot.")
     parser.add_argument("--ds", type=iso_date, required=True, help="snapshot date")
-    parser.add_argument("--catalog", type=cli_path, default=None, help="catalogue root (<catalog>/ds=.../*.parquet)")
+    catalog = parser.add_mutually_exclusive_group()
+    catalog.add_argument("--catalog", type=cli_path, default=None,
+                         help="catalogue root (<catalog>/ds=.../*.parquet, contract JOB), or with --catalog-mapping "
+                              "a catalogue or events export in its own layout")
+    catalog.add_argument("--no-catalog", action="store_true",
+                         help="no catalogue: every job of the events (--start/--end) id-only")
+    parser.add_argument("--catalog-mapping", type=cli_path, default=None,
+                        help="JSON mapping of the --catalog export (spark_jobs/catalog_input.py)")
     parser.add_argument("--events", type=cli_path, default=None, help="clean events Delta table")
     parser.add_argument("--start", type=iso_date, default=None, help="first events day (with --end)")
     parser.add_argument("--end", type=iso_date, default=None, help="last events day")
@@ -237,19 +261,24 @@ def parse_args(argv: list[str] | None = None) -> JobTableArgs:
         parser.error("events need both --start and --end")
     if a.start and a.end < a.start:
         parser.error(f"--end {a.end} is before --start {a.start}")
+    if a.catalog_mapping and not a.catalog:
+        parser.error("--catalog-mapping reads the export given by --catalog")
+    if a.no_catalog and not a.start:
+        parser.error("--no-catalog takes every job from the clean events: give --start and --end")
     root = data_root(a.data_root)
     given = {k: v for k, v in (("buckets", a.token_buckets), ("title_length", a.title_length),
                                ("skill_length", a.skill_length)) if v is not None}
     return JobTableArgs(
-        a.ds, a.catalog or root / Tables.JOB_CATALOG, a.out or root / Tables.JOB_SIDE_TABLE / f"ds={a.ds}",
+        a.ds, None if a.no_catalog else a.catalog or root / Tables.JOB_CATALOG,
+        a.out or root / Tables.JOB_SIDE_TABLE / f"ds={a.ds}",
         a.events or (root / Tables.CLEAN_EVENTS if a.start else None), a.start, a.end, a.vocab,
-        TokenConfig(**given) if given else None, a.min_count, a.max_vocab, a.max_job_ids)
+        TokenConfig(**given) if given else None, a.min_count, a.max_vocab, a.max_job_ids, a.catalog_mapping)
 
 
 def run(spark: SparkSession, args: JobTableArgs) -> dict[str, Any]:
     """Build and write the side table and ``_vocab.json``; returns row counts and vocabulary sizes."""
     saved = load_saved_vocab(args.vocab, args.tokens) if args.vocab is not None else None  # fail before Spark work
-    snapshot = read_snapshot(spark, args.catalog, args.ds)
+    snapshot, described = load_snapshot(spark, args)
     if saved is None:
         vocab = build_vocab(snapshot, min_count=args.min_count, max_vocab=args.max_vocab)
         tokens, job_ids = args.tokens or TokenConfig(), None
@@ -278,9 +307,11 @@ def run(spark: SparkSession, args: JobTableArgs) -> dict[str, Any]:
         "salary_z_clip": SALARY_Z_CLIP, "rows": rows, "columns": JOB_SIDE_TABLE.names,
         "job_ids": list(job_ids), "job_id_rows": len(job_ids) + FIRST_VALUE_ID,
         "events": {"path": str(args.events), "start": str(args.start), "end": str(args.end)} if args.events else None,
+        "catalog": described,
     }
     (args.out / VOCAB_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    return {"out": str(args.out), **rows, "vocab_sizes": meta["vocab_sizes"], "job_id_rows": meta["job_id_rows"]}
+    return {"out": str(args.out), **rows, "vocab_sizes": meta["vocab_sizes"], "job_id_rows": meta["job_id_rows"],
+            "catalog_source": described}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -283,3 +283,77 @@ def test_reader_never_imports_pyspark():
     names = {a.name for n in ast.walk(ast.parse(source.read_text())) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module for n in ast.walk(ast.parse(source.read_text())) if isinstance(n, ast.ImportFrom) and n.module}
     assert not any(m.split(".")[0] == "pyspark" for m in names)
+
+
+def side_table_rows(spark, args) -> dict[str, dict]:
+    result = run(spark, args)
+    table, vocab = load_job_table(args.out)
+    assert vocab["catalog"] == result["catalog_source"]
+    return {r["job_id"]: r for r in table.to_pylist() if r["job_id"] is not None}, result
+
+
+def test_a_catalogue_export_attributes_on_the_events_and_no_catalogue(spark, events_table, tmp_path, reliability):
+    export = tmp_path / "jobs.csv"
+    export.write_text(
+        "posting;job_title;employer;city;tags;pay_from;pay_to;published;level\n"
+        'j0000000;Data Engineer;Acme;Berlin;"Python; SQL ; ";"45.000,00 €";"55.000,00 €";2026-09-30;3\n'
+        "j2;Nurse;Care Co;Hamburg;;;;;\n")
+    mapping = tmp_path / "jobs.json"
+    mapping.write_text(json.dumps({
+        "columns": {"posting": "job_id", "job_title": "title", "employer": "company", "city": "location",
+                    "tags": "skills", "pay_from": "salary_min", "pay_to": "salary_max", "published": "posted_ts",
+                    "level": "seniority"},
+        "decimal_comma": True, "csv": {"sep": ";"}}))
+    common = ["--ds", str(DS), "--events", str(events_table), "--start", "2026-10-01", "--end", "2026-10-03"]
+    got, result = side_table_rows(spark, parse_args([*common, "--catalog", str(export), "--catalog-mapping",
+                                                     str(mapping), "--out", str(tmp_path / "a")]))
+    assert result["catalog"] == 2 and result["event_only"] == 1 and result["catalog_source"]["kind"] == "export"
+    engineer = got["j0000000"]
+    assert engineer["in_catalog"] and engineer["title_tokens"][:2] != [0, 0] and engineer["company_id"] >= 2
+    assert engineer["skill_tokens"][2] == 0 and engineer["skill_tokens"][:2] != [0, 0]  # "Python; SQL ; " → 2
+    assert engineer["has_salary"] == 1.0 and engineer["has_posted_ts"] == 1.0 and engineer["has_seniority"] == 1.0
+    assert engineer["log_posted_age_days"] == pytest.approx(math.log1p(3.0))
+    assert got["j2"]["in_catalog"] and got["j2"]["has_salary"] == 0.0 and got["ghost-1"]["in_catalog"] is False
+
+    events = tmp_path / "views.csv"  # the events' export: attributes on every view, titles edited over time
+    events.write_text(
+        "member,posting,job_title,employer,city,time_ms\n"
+        f"u1,j0000000,Data Engineer (m/f),Acme,Berlin,{int(datetime(2026, 9, 1, tzinfo=timezone.utc).timestamp() * 1000)}\n"
+        f"u2,j0000000,Senior Data Engineer,,Berlin,{int(datetime(2026, 10, 2, tzinfo=timezone.utc).timestamp() * 1000)}\n"
+        f"u3,j0000000,Staff Data Engineer,Acme,Munich,{int(datetime(2026, 10, 9, tzinfo=timezone.utc).timestamp() * 1000)}\n"
+        f"u3,ghost-1,Welder,Iron AG,Essen,{int(datetime(2026, 10, 1, tzinfo=timezone.utc).timestamp() * 1000)}\n")
+    on_events = tmp_path / "views.json"
+    on_events.write_text(json.dumps({"rows": "events", "epoch_unit": "ms", "columns": {
+        "posting": "job_id", "job_title": "title", "employer": "company", "city": "location", "time_ms": "ts"}}))
+    got, result = side_table_rows(spark, parse_args([*common, "--catalog", str(events), "--catalog-mapping",
+                                                     str(on_events), "--out", str(tmp_path / "b")]))
+    assert result["catalog"] == 2 and result["catalog_source"]["kind"] == "events"
+    [vocab_file] = (tmp_path / "b").glob(VOCAB_FILE)
+    vocabularies = json.loads(vocab_file.read_text())["vocabularies"]
+    assert vocabularies["location"] == ["Berlin", "Essen"]  # 10-09's Munich lies after the snapshot
+    assert vocabularies["company"] == ["Acme", "Iron AG"]  # the latest non-empty value, not the empty one
+    senior = tok_ids(spark, "senior")
+    assert got["j0000000"]["title_tokens"][0] == senior  # "Senior Data Engineer", the latest before the end of ds
+
+    got, result = side_table_rows(spark, parse_args([*common, "--no-catalog", "--out", str(tmp_path / "c")]))
+    assert (result["catalog"], result["event_only"]) == (0, 2) and result["catalog_source"]["kind"] == "none"
+    assert all(not r["in_catalog"] and r["title_tokens"] == [0] * 8 and r["job_id_row"] >= 2 for r in got.values())
+    with pytest.raises(SystemExit):
+        parse_args(["--ds", str(DS), "--no-catalog"])  # id-only jobs need the events
+    one_row_per_job = tmp_path / "as_jobs.json"  # the events' export mapped as if it listed each job once
+    one_row_per_job.write_text(json.dumps({"columns": {"posting": "job_id", "job_title": "title"}}))
+    with pytest.raises(DataContractError, match='duplicate job_ids.*"rows": "events"'):
+        run(spark, parse_args([*common, "--catalog", str(events), "--catalog-mapping", str(one_row_per_job),
+                               "--out", str(tmp_path / "d")]))
+    reliability(area="bad input", case="a catalogue in the platform's own layout, on the events, or none",
+                injected="a ';'-separated catalogue export (renamed columns, skills 'Python; SQL ; ', salaries "
+                         "'45.000,00 €', a bare posting date); the events' export with titles on every view; no "
+                         "catalogue at all; the events' export mapped as one row per job",
+                happened="mapped into the side table (2 skills, salary and age parsed); per job the latest non-empty "
+                         "attribute up to the end of ds; id-only jobs with learned id rows; the duplicate job ids "
+                         "refused naming them and the \"rows\": \"events\" mapping",
+                tables="job side table + _vocab.json recording the catalogue's kind")
+
+
+def tok_ids(spark, word: str) -> int:
+    return spark.range(1).select((F.pmod(F.xxhash64(F.lit(word)), F.lit(2**14)) + 1).cast("int").alias("w")).first()["w"]
