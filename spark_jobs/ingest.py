@@ -393,7 +393,7 @@ def validate(mapped: DataFrame, *, start: date, end: date | None = None, now: da
     ``reason`` is the first failing rule, checked in the order of :data:`REASONS`; ``wrong_day`` = the UTC
     date of ``ts`` is outside ``start``..``end`` (default ``end = start``). ``_day`` is ``ds`` when it lies
     in the range, else ``end`` (rows without a usable timestamp or outside the range are counted on the
-    run's last day). ``_raw`` is kept only for rows with a reason.
+    run's last day). ``_raw`` and ``_source_file`` are kept only for rows with a reason.
     """
     end = end or start
     withts = mapped.withColumn("ds", F.to_date("ts"))
@@ -418,6 +418,7 @@ def validate(mapped: DataFrame, *, start: date, end: date | None = None, now: da
     return (
         withts.withColumn(REASON, reason)
         .withColumn(RAW, F.when(F.col(REASON).isNotNull(), F.col(RAW)))
+        .withColumn(SOURCE_FILE, F.when(F.col(REASON).isNotNull(), F.col(SOURCE_FILE)))
         .withColumn(DAY, F.when(in_range, F.col("ds")).otherwise(F.lit(end)))
         .drop(TS_REASON, UNTERMINATED)
     )
@@ -450,12 +451,15 @@ def clean_events(labeled: DataFrame) -> DataFrame:
     return rows.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in CLEAN_SCHEMA.fields])
 
 
-def by_day_and_user(clean: DataFrame) -> DataFrame:
-    """``clean`` range-partitioned by (``ds``, ``user_id``) into the session's shuffle partitions: each task
-    writes one file for each of the few days it holds (a long history: about one file per day, not one per
-    day and task), and one day still spreads over every task."""
-    partitions = int(clean.sparkSession.conf.get("spark.sql.shuffle.partitions"))
-    return clean.repartitionByRange(partitions, "ds", "user_id")
+ROWS_PER_WRITE_TASK = 1_000_000
+"""Rows per writing task at most: a small or long-and-thin input is written by fewer tasks (each task writes
+one file per day it holds, so 4 tasks × 189 days of a small export would be 756 tiny files)."""
+
+
+def write_tasks(frame: DataFrame, rows: int) -> DataFrame:
+    """``frame`` (of ``rows`` rows) coalesced to ``ceil(rows / ROWS_PER_WRITE_TASK)`` tasks when it has more (no shuffle)."""
+    wanted = max(1, -(-rows // ROWS_PER_WRITE_TASK))
+    return frame.coalesce(wanted) if wanted < frame.rdd.getNumPartitions() else frame
 
 
 def quarantine_rows(labeled: DataFrame, *, ingested_at: datetime) -> DataFrame:
@@ -475,26 +479,26 @@ def count_outcomes(labeled: DataFrame) -> DataFrame:
     return labeled.groupBy(DAY, OUTCOME, REASON).agg(F.count(F.lit(1)).alias("n"))
 
 
-def day_counts(validated: DataFrame, outcomes: Iterable[Row], *, start: date, end: date,
+def day_counts(outcomes: Iterable[Row], *, input_rows: int, start: date, end: date,
                source: str) -> dict[date, IngestCounts]:
-    """Every run day's :class:`IngestCounts`, each checked (``input = clean + duplicates + quarantined``).
-
-    The input rows per day are counted on ``validated`` (before deduplication), independently of the
-    outcomes; days without rows get zero counts. Raises :class:`DataContractError` before anything is written
-    when a day does not reconcile.
+    """Every run day's :class:`IngestCounts` from the outcome rows (:func:`count_outcomes`); days without rows get
+    zeros. A day's input is the rows the run assigned to it (``_day``); the run's total is checked against
+    ``input_rows``, counted on the input as read, independently of the labelling. Raises
+    :class:`DataContractError` before anything is written when the counts do not reconcile.
     """
-    inputs = {r[DAY]: r["n"] for r in validated.groupBy(DAY).agg(F.count(F.lit(1)).alias("n")).collect()}
     by_day: dict[date, list[Row]] = {}
     for row in outcomes:
         by_day.setdefault(row[DAY], []).append(row)
-    unexpected = sorted((set(inputs) | set(by_day)) - set(days(start, end)))
-    if unexpected:
+    if unexpected := sorted(set(by_day) - set(days(start, end))):
         raise DataContractError(f"ingest of {source} counted rows on days {unexpected} outside {start}..{end}; "
                                 "report it as a bug in the ingest job")
     counts = {}
     for day in days(start, end):
-        counts[day] = IngestCounts.from_rows(by_day.get(day, []), input_rows=inputs.get(day, 0))
-        counts[day].check(source=source, ds=day)
+        rows = by_day.get(day, [])
+        counts[day] = IngestCounts.from_rows(rows, input_rows=sum(r["n"] for r in rows))
+    whole = total(counts)
+    IngestCounts(input_rows, whole.clean_rows, whole.duplicate_rows, whole.quarantined).check(
+        source=source, ds=start if start == end else f"{start}..{end}")
     return counts
 
 
@@ -544,12 +548,14 @@ def _require_utc_session(spark: SparkSession) -> None:
                           "spark_jobs.session.create_session, or set it to UTC)")
 
 
-def label(spark: SparkSession, args: IngestArgs) -> DataFrame:
-    """Every input row mapped (each layout by its own columns) and validated (:func:`validate`)."""
-    mapped = [apply_mapping(frame, config=args.config, source=source)
-              for source, frame in read_inputs(spark, args.inputs, config=args.config)]
-    return validate(reduce(DataFrame.unionByName, mapped), start=args.start, end=args.end, now=args.now,
-                    ts_floor=args.config.ts_floor)
+def label(spark: SparkSession, args: IngestArgs) -> tuple[DataFrame, list[DataFrame]]:
+    """Every input row mapped (each layout by its own columns) and validated (:func:`validate`), and the input
+    frames as read (to count them independently)."""
+    frames = read_inputs(spark, args.inputs, config=args.config)
+    mapped = [apply_mapping(frame, config=args.config, source=source) for source, frame in frames]
+    validated = validate(reduce(DataFrame.unionByName, mapped), start=args.start, end=args.end, now=args.now,
+                         ts_floor=args.config.ts_floor)
+    return validated, [frame for _, frame in frames]
 
 
 def run(spark: SparkSession, args: IngestArgs) -> dict[str, object]:
@@ -561,14 +567,15 @@ def run(spark: SparkSession, args: IngestArgs) -> dict[str, object]:
     """
     _require_utc_session(spark)
     if args.dry_run:
-        return dry_run(label(spark, args), args)
+        return dry_run(label(spark, args)[0], args)
     labeled, counts = outcomes(spark, args)
     try:
         meta = json.dumps({"job": "ingest", "start": args.start.isoformat(), "end": args.end.isoformat(),
                            "input": args.source, "now": args.now.isoformat()})
-        write_days(by_day_and_user(clean_events(labeled)), args.clean_path, args.start, args.end, user_metadata=meta)
-        write_days(quarantine_rows(labeled, ingested_at=args.now), args.quarantine_path, args.start, args.end,
-                   user_metadata=meta)
+        clean = write_tasks(clean_events(labeled), total(counts).clean_rows)
+        write_days(clean, args.clean_path, args.start, args.end, user_metadata=meta)
+        quarantine = write_tasks(quarantine_rows(labeled, ingested_at=args.now), total(counts).quarantined_rows)
+        write_days(quarantine, args.quarantine_path, args.start, args.end, user_metadata=meta)
         frame = counts_frame(spark, counts, source=args.source, config=args.config, ingested_at=args.now)
         write_days(frame, args.counts_path, args.start, args.end, user_metadata=meta)
     finally:
@@ -582,11 +589,12 @@ def run(spark: SparkSession, args: IngestArgs) -> dict[str, object]:
 def outcomes(spark: SparkSession, args: IngestArgs) -> tuple[DataFrame, dict[date, IngestCounts]]:
     """Every input row labelled (:func:`mark_duplicates`, persisted: the caller unpersists) and every run day's
     reconciled counts (:func:`day_counts`)."""
-    validated = label(spark, args)
+    validated, frames = label(spark, args)
+    input_rows = sum(frame.count() for frame in frames)  # Parquet: from the footers
     labeled = mark_duplicates(fill_event_id(validated)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        return labeled, day_counts(validated, count_outcomes(labeled).collect(), start=args.start, end=args.end,
-                                   source=args.source)
+        return labeled, day_counts(count_outcomes(labeled).collect(), input_rows=input_rows, start=args.start,
+                                   end=args.end, source=args.source)
     except BaseException:
         labeled.unpersist()
         raise

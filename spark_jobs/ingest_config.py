@@ -376,7 +376,7 @@ class IngestCounts:
     def quarantined_rows(self) -> int:
         return sum(self.quarantined.values())
 
-    def check(self, *, source: str, ds: date) -> None:
+    def check(self, *, source: str, ds: date | str) -> None:
         """Raise :class:`DataContractError` unless the counts reconcile exactly."""
         total = self.clean_rows + self.duplicate_rows + self.quarantined_rows
         if total != self.input_rows:
