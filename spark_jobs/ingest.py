@@ -451,7 +451,7 @@ def clean_events(labeled: DataFrame) -> DataFrame:
     return rows.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in CLEAN_SCHEMA.fields])
 
 
-ROWS_PER_WRITE_TASK = 1_000_000
+ROWS_PER_WRITE_TASK = 100_000
 """Rows per writing task at most: a small or long-and-thin input is written by fewer tasks (each task writes
 one file per day it holds, so 4 tasks × 189 days of a small export would be 756 tiny files)."""
 
