@@ -46,7 +46,7 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any
 
-from jobtrail.argtypes import cli_path, iso_datetime, location
+from jobtrail.argtypes import cli_path, iso_datetime, location, number
 from jobtrail.contracts import EVENT_TYPES, RAW_EVENT, REQUIRED_EVENT_COLUMNS, Tables
 from jobtrail.errors import ConfigError, DataContractError
 from spark_jobs.common import add_data_root, data_root, iso_date
@@ -290,17 +290,6 @@ class IngestArgs:
         return ",".join(self.inputs)
 
 
-def share(text: str) -> float:
-    """A fraction in [0, 1] (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> IngestArgs:
     """The command line of ``spark_jobs/ingest.py`` (see its docstring) as :class:`IngestArgs`."""
     parser = argparse.ArgumentParser(description="Ingest raw events of one day or a range of days into the "
@@ -321,7 +310,7 @@ def parse_args(argv: list[str] | None = None) -> IngestArgs:
                         help="the run's time (ISO, naive = UTC; default: now); later timestamps are future_ts")
     parser.add_argument("--ts-floor", type=iso_datetime, default=None,
                         help="earliest valid ts (ISO; default: the mapping's, 2000-01-01)")
-    parser.add_argument("--max-quarantine-share", type=share, default=DEFAULT_MAX_QUARANTINE_SHARE,
+    parser.add_argument("--max-quarantine-share", type=number(0, 1), default=DEFAULT_MAX_QUARANTINE_SHARE,
                         help="exit non-zero (after writing) when more of the input is quarantined "
                              f"(default {DEFAULT_MAX_QUARANTINE_SHARE}; 1 never fails)")
     parser.add_argument("--dry-run", action="store_true",

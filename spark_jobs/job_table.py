@@ -262,9 +262,9 @@ def parse_args(argv: list[str] | None = None) -> JobTableArgs:
     if a.start and a.end < a.start:
         parser.error(f"--end {a.end} is before --start {a.start}")
     if a.catalog_mapping and not a.catalog:
-        parser.error("--catalog-mapping reads the export given by --catalog")
+        parser.error("argument --catalog-mapping: maps the export given by --catalog; give --catalog too")
     if a.no_catalog and not a.start:
-        parser.error("--no-catalog takes every job from the clean events: give --start and --end")
+        parser.error("argument --no-catalog: every job comes from the clean events; give --start and --end")
     root = data_root(a.data_root)
     given = {k: v for k, v in (("buckets", a.token_buckets), ("title_length", a.title_length),
                                ("skill_length", a.skill_length)) if v is not None}
