@@ -36,8 +36,10 @@ BASE_WINDOW = 32
 class DatasetSpec:
     """One event dataset on the contracts, and its time split.
 
-    ``kind``: ``synthetic`` (generated with ``users`` × ``days``, with ground truth) or ``movielens``
-    (MovieLens-100K; ratings ≥ 4 are ``apply``, ≤ 2 ``dismiss``). ``stride`` thins the training windows
+    ``kind``: ``synthetic`` (generated with ``users`` × ``days``, with ground truth), ``movielens``
+    (MovieLens-100K; ratings ≥ 4 are ``apply``, ≤ 2 ``dismiss``) or ``lake`` (a data root's ``clean_events`` at
+    Delta version ``source_version`` and the job side table ``job_table``, or id-only jobs when None:
+    :mod:`evaluation.own_data`). ``stride`` thins the training windows
     (every S-th target per user, counted back from the latest) to bound the cost of the small preset.
     ``downstream``: the label of the downstream ranker's rows — ``click`` (an impression followed by a
     click/view/save/apply of the same job within an hour) or ``liked`` (a rated movie rated ≥ 4).
@@ -54,10 +56,15 @@ class DatasetSpec:
     seed: int = 7
     stride: int = 1
     downstream: str = "click"
+    data_root: str | None = None
+    job_table: str | None = None
+    source_version: int | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("synthetic", "movielens"):
-            raise ConfigError(f"dataset kind must be synthetic or movielens, got {self.kind!r}")
+        if self.kind not in ("synthetic", "movielens", "lake"):
+            raise ConfigError(f"dataset kind must be synthetic, movielens or lake, got {self.kind!r}")
+        if (self.kind == "lake") != (self.data_root is not None):
+            raise ConfigError(f"{self.name}: a lake dataset and only it names its data root")
         if not self.start < self.valid_from < self.cutoff <= self.end:
             raise ConfigError(f"{self.name}: need start < valid_from < cutoff <= end, got {self}")
         if self.cutoff + timedelta(days=self.horizon_days - 1) > self.end:
@@ -74,7 +81,8 @@ class DatasetSpec:
 
     def key(self) -> str:
         """A short stable hash of the spec: prepared data is cached under it."""
-        return hashlib.sha1(json.dumps(asdict(self), default=str, sort_keys=True).encode()).hexdigest()[:10]
+        fields = {k: v for k, v in asdict(self).items() if v is not None}  # unset lake fields: the same keys as before
+        return hashlib.sha1(json.dumps(fields, default=str, sort_keys=True).encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,9 @@ class EvalConfig:
     ablation_model: str = "transformer"
     amazon: AmazonSpec | None = field(default_factory=AmazonSpec)
     amazon_train: TrainSpec = field(default_factory=lambda: TrainSpec(epochs=2, batch_size=512))
+    ablations: bool = True
+    """The window lengths of ``window_model`` and the objective, negatives and job-id comparisons of
+    ``ablation_model`` (off: the aggregators only)."""
 
     def __post_init__(self) -> None:
         unknown = set(self.models) - set(AGGREGATOR_NAMES)
@@ -207,9 +218,9 @@ class EvalConfig:
     def groups(self) -> dict[str, list[Variant]]:
         """Comparison name → the variants it compares (variants shared between groups are trained once)."""
         groups = {"aggregators": [Variant(m) for m in self.models]}
-        if self.window_model in self.models:
+        if self.ablations and self.window_model in self.models:
             groups["window"] = [Variant(self.window_model, w) for w in self.windows]
-        if self.ablation_model in self.models:
+        if self.ablations and self.ablation_model in self.models:
             m = self.ablation_model
             groups["objective"] = [Variant(m, objective=o) for o in ("next-action", "next", "dense")]
             groups["negatives"] = [Variant(m, negatives="in-batch"), Variant(m)]

@@ -4,8 +4,9 @@
 
 Steps, cached under ``<work>/<name>-<spec key>/`` (``_prepared.json`` marks a complete folder):
 
-1. raw events (+ catalogue, + ground truth for synthetic data): :func:`jobtrail.synthetic.generate.generate`
-   or :func:`jobtrail.datasets.movielens.write_movielens`. These datasets are valid by construction, so the
+1. raw events (+ catalogue, + ground truth for synthetic data): :func:`jobtrail.synthetic.generate.generate`,
+   :func:`jobtrail.datasets.movielens.write_movielens`, or a data root's clean events and side table
+   (:mod:`evaluation.own_data`). These datasets are valid by construction, so the
    per-day ingest job (validation, quarantine; benchmarked in docs/benchmarks.md) is skipped;
 2. Spark, one pass: ``spark_jobs.job_table.run`` (side table of the union of the window's catalogue
    snapshots, :func:`union_catalog`), then the examples job's transforms ``sessionize`` → ``with_job_index``
@@ -87,6 +88,10 @@ class Prepared:
 
 
 def _write_raw(spec: DatasetSpec, raw: Path) -> dict[str, int]:
+    if spec.kind == "lake":
+        from evaluation.own_data import write_raw
+
+        return write_raw(spec, raw)
     if spec.kind == "synthetic":
         from jobtrail.synthetic.config import GeneratorConfig
         from jobtrail.synthetic.generate import generate
@@ -196,10 +201,15 @@ def _spark_steps(spark, spec: DatasetSpec, root: Path) -> dict[str, Any]:
     from spark_jobs.timelines import sessionize
 
     raw = root / "raw"
-    union_catalog(raw, root / "catalog", spec.end)
-    table = job_table.run(spark, job_table.parse_args([
-        "--ds", str(spec.end), "--catalog", str(root / "catalog"), "--out", str(root / "job_side_table"),
-        "--token-buckets", str(TOKEN_BUCKETS)]))
+    if spec.kind == "lake":
+        from evaluation.own_data import side_table
+
+        table = side_table(spark, spec, root / "job_side_table")
+    else:
+        union_catalog(raw, root / "catalog", spec.end)
+        table = job_table.run(spark, job_table.parse_args([
+            "--ds", str(spec.end), "--catalog", str(root / "catalog"), "--out", str(root / "job_side_table"),
+            "--token-buckets", str(TOKEN_BUCKETS)]))
     events = spark.read.parquet(str(raw / Tables.RAW_EVENTS)).select(*RAW_EVENT.names, "ds")
     events = events.where(events.ds.between(spec.start, spec.end))
     indexed = with_job_index(sessionize(events), spark.read.parquet(str(root / "job_side_table"))).cache()

@@ -1,4 +1,4 @@
-"""The trigger forms of the two DAGs: typed, validated ``Param``\\ s (JSON schema), in sections.
+"""The trigger forms of the three DAGs: typed, validated ``Param``\\ s (JSON schema), in sections.
 
 Airflow validates a run's conf against these schemas when the run is created (UI form, REST API, CLI); the
 tasks validate again with :mod:`jobtrail.orchestration.plans`, which also checks what a schema cannot
@@ -14,6 +14,7 @@ from jobtrail.orchestration.plans import (
     OBJECTIVES,
     BASELINES,
     DEFAULT_ALIAS,
+    DEFAULT_MAX_QUARANTINE_SHARE,
     DEFAULT_MODEL_NAME,
     INPUT_FORMATS,
 )
@@ -38,6 +39,26 @@ def _model_name(section: str) -> Any:
     return Param(DEFAULT_MODEL_NAME, type="string", pattern=MODEL_NAME_PATTERN, minLength=1, maxLength=100,
                  title="Registered model name", section=section,
                  description="MLflow registered model (letters, digits, _ . -; starts with a letter).")
+
+
+def _catalog(section: str, days: str) -> dict[str, Any]:
+    """``catalog`` / ``catalog_mapping`` / ``no_catalog``: where job attributes come from (``job-table``'s flags)."""
+    from airflow.sdk import Param
+
+    return {
+        "catalog": Param("job_catalog", type="string", pattern=RELATIVE_PATH_PATTERN, maxLength=255,
+                         title="Job catalogue", section=section,
+                         description=f"Relative to the data root. Without a mapping: catalogue snapshots "
+                                     f"(<catalog>/ds=.../*.parquet) on the contract. With one: the export it maps "
+                                     f"(a catalogue file or folder, or the events' export carrying job attributes). "
+                                     f"{{ds}} becomes {days}."),
+        "catalog_mapping": Param(None, type=["null", "string"], pattern=RELATIVE_PATH_PATTERN, maxLength=255,
+                                 title="Catalogue mapping (JSON)", section=section,
+                                 description="Relative to the data root; see spark_jobs/catalog_input.py."),
+        "no_catalog": Param(False, type="boolean", title="No catalogue (id-only jobs)", section=section,
+                            description="Every job of the events, without attributes: the model learns an id "
+                                        "embedding per job."),
+    }
 
 
 def daily_params() -> dict[str, Any]:
@@ -66,9 +87,7 @@ def daily_params() -> dict[str, Any]:
         "mapping": Param(None, type=["null", "string"], pattern=RELATIVE_PATH_PATTERN, maxLength=255,
                          title="Column mapping (JSON)", section=inputs,
                          description="Relative to the data root; see spark_jobs/ingest_config.py."),
-        "catalog": Param("job_catalog", type="string", pattern=RELATIVE_PATH_PATTERN, maxLength=255,
-                         title="Job catalogue", section=inputs,
-                         description="Catalogue snapshots (<catalog>/ds=.../*.parquet), relative to the data root."),
+        **_catalog(inputs, "the day"),
     }
 
 
@@ -82,8 +101,7 @@ def training_params() -> dict[str, Any]:
         "end": _date("Last day", "Last day of training data. Empty: the day before the run.", data),
         "valid_from": _date("Validation from", "Targets from this day on are the validation split. "
                             "Empty: the last 3 days.", data),
-        "catalog": Param("job_catalog", type="string", pattern=RELATIVE_PATH_PATTERN, maxLength=255,
-                         title="Job catalogue", section=data, description="Relative to the data root."),
+        **_catalog(data, "the last day"),
         "window": Param(32, type="integer", minimum=8, maximum=256, title="Window size (W)", section=data,
                         description="Events per example: W-1 context events and the target."),
         "stride": Param(None, type=["null", "integer"], minimum=1, maximum=256, title="Stride", section=data,
@@ -115,4 +133,36 @@ def training_params() -> dict[str, Any]:
                                                            "popularity ranking, to be promoted."),
         "refresh_daily": Param(False, type="boolean", title="Re-run the daily embeddings after a promotion",
                                section=gate, description="Triggers jobtrail_daily_embeddings for the last day."),
+    }
+
+
+def history_params() -> dict[str, Any]:
+    """Params of ``jobtrail_history_load``."""
+    from airflow.sdk import Param
+
+    run, inputs, catalog = "Range", "Export (paths relative to the data root)", "Job attributes"
+    return {
+        "start": Param(type="string", format="date", pattern=DATE_PATTERN, title="First day",
+                       description="First UTC day of the export to load.", section=run),
+        "end": Param(type="string", format="date", pattern=DATE_PATTERN, title="Last day",
+                     description="Last UTC day (inclusive). Inference inputs are made as of the next day.",
+                     section=run),
+        "window": Param(32, type="integer", minimum=8, maximum=256, title="Window size (W)", section=run,
+                        description="Events per inference context (W-1); use the window the training will use."),
+        "lookback_days": Param(90, type="integer", minimum=1, maximum=730, title="Lookback (days)", section=run,
+                               description="Events older than this before the end are not in the inference inputs."),
+        "inputs": Param(["raw_events"], type="array", minItems=1, maxItems=20, title="Export files or folders",
+                        items={"type": "string", "pattern": RELATIVE_PATH_PATTERN, "maxLength": 255},
+                        section=inputs, description="One big file, a folder of files or of ds= folders; several "
+                                                    "sources are read together."),
+        "input_format": Param(None, type=["null", "string"], enum=[None, *INPUT_FORMATS], title="Input format",
+                              section=inputs, description="Empty: the mapping's, else parquet."),
+        "mapping": Param(None, type=["null", "string"], pattern=RELATIVE_PATH_PATTERN, maxLength=255,
+                         title="Column mapping (JSON)", section=inputs,
+                         description="Relative to the data root; see spark_jobs/ingest_config.py."),
+        "max_quarantine_share": Param(DEFAULT_MAX_QUARANTINE_SHARE, type="number", minimum=0, maximum=1,
+                                      title="Largest quarantined share", section=inputs,
+                                      description="Above it the ingest fails (after writing the quarantine), "
+                                                  "naming the top reason and the mapping key to check."),
+        **_catalog(catalog, "the last day"),
     }

@@ -12,6 +12,12 @@ identical rows (ingest's ``ingested_at``).
 
 Training run over ``start..end``: timelines → job side table (fresh vocabulary, snapshot ``end``) →
 examples (validation targets from ``valid_from``) → train → promote when better than the champion.
+
+History load over ``start..end`` (a platform's export, before any model exists): range ingest → timelines →
+job side table of ``end`` (fresh vocabulary) → inference inputs and the per-user state as of ``end + 1``.
+
+Every DAG names its job attributes the way ``job-table`` does (:class:`CatalogSource`): catalogue snapshots on
+the contract, an export in its own layout read through a catalogue mapping, or none at all.
 """
 
 from __future__ import annotations
@@ -48,12 +54,20 @@ TRAINING_DAYS = 28
 """Default training range: the 28 days ending the day before the run."""
 VALIDATION_DAYS = 3
 """Default validation split: targets in the last 3 days of the range."""
+CATALOG_PARAMS: tuple[str, ...] = ("catalog", "catalog_mapping", "no_catalog")
+"""Where job attributes come from, in every DAG's form (:func:`catalog_source`)."""
 DAILY_PARAMS: tuple[str, ...] = ("ds", "incremental", "lookback_days", "model_name", "model_alias", "model_version",
-                                 "raw_input", "input_format", "mapping", "catalog")
-TRAINING_PARAMS: tuple[str, ...] = ("start", "end", "valid_from", "catalog", "window", "stride", "objective",
+                                 "raw_input", "input_format", "mapping", *CATALOG_PARAMS)
+TRAINING_PARAMS: tuple[str, ...] = ("start", "end", "valid_from", *CATALOG_PARAMS, "window", "stride", "objective",
                                     "negatives_per_positive", "aggregator", "embedding_dim", "model_name", "epochs",
                                     "batch_size", "learning_rate", "seed", "baselines", "min_improvement",
                                     "refresh_daily")
+HISTORY_PARAMS: tuple[str, ...] = ("start", "end", "inputs", "input_format", "mapping", "max_quarantine_share",
+                                   *CATALOG_PARAMS, "window", "lookback_days")
+MAX_HISTORY_DAYS = 3 * 366
+"""The longest range one history load takes (three years; load longer exports in several runs)."""
+DEFAULT_MAX_QUARANTINE_SHARE = 0.5
+"""spark_jobs.ingest_config.DEFAULT_MAX_QUARANTINE_SHARE (no Spark import here)."""
 
 
 def check_known(params: Mapping[str, Any], known: tuple[str, ...], dag: str) -> None:
@@ -68,13 +82,57 @@ def _s(value: object) -> str:
 
 
 @dataclass(frozen=True)
+class CatalogSource:
+    """Where the job side table takes job attributes from — ``job-table``'s flags.
+
+    ``path`` alone: catalogue snapshots on the contract (``<path>/ds=D/*.parquet``); with ``mapping``: an export in
+    its own layout read through a catalogue mapping (``spark_jobs/catalog_input.py``: catalogue rows, or the
+    events' export with the attributes on each event); ``path`` None: no catalogue, id-only jobs from the events.
+    """
+
+    path: Path | None
+    mapping: Path | None = None
+
+    def args(self) -> list[str]:
+        if self.path is None:
+            return ["--no-catalog"]
+        return ["--catalog", str(self.path), *(["--catalog-mapping", str(self.mapping)] if self.mapping else [])]
+
+    def to_xcom(self) -> dict[str, str | None]:
+        return {"catalog": None if self.path is None else str(self.path),
+                "catalog_mapping": None if self.mapping is None else str(self.mapping)}
+
+    @classmethod
+    def from_xcom(cls, value: Mapping[str, Any]) -> "CatalogSource":
+        path, mapping = value.get("catalog"), value.get("catalog_mapping")
+        return cls(Path(path) if path else None, Path(mapping) if mapping else None)
+
+
+def catalog_source(params: Mapping[str, Any], data_root: Path, ds: date | None = None) -> CatalogSource:
+    """The form's ``catalog`` / ``catalog_mapping`` / ``no_catalog`` checked (paths inside the data root; ``{ds}``
+    in a path becomes the run's day)."""
+    if check_bool(params.get("no_catalog", False), "no_catalog"):
+        if params.get("catalog_mapping"):
+            raise ConfigError("no_catalog takes every job from the events: leave catalog_mapping empty")
+        return CatalogSource(None)
+
+    def path(value: object, what: str) -> Path:
+        text = value.replace("{ds}", ds.isoformat()) if isinstance(value, str) and ds else value
+        return inside_root(data_root, text, what)
+
+    mapping = params.get("catalog_mapping")
+    return CatalogSource(path(params.get("catalog") or Tables.JOB_CATALOG, "catalog"),
+                         None if mapping in (None, "") else path(mapping, "catalog_mapping"))
+
+
+@dataclass(frozen=True)
 class DailyPlan:
     """One daily-embeddings run: the day, the cutoff, where everything is, and which model to use."""
 
     ds: date
     data_root: Path
     raw_input: Path
-    catalog: Path
+    catalog: CatalogSource
     model_name: str
     model_alias: str
     model_version: int | None = None
@@ -113,8 +171,9 @@ class DailyPlan:
 
     def job_table_args(self, model_dir: str | Path) -> list[str]:
         """The ``ds`` snapshot's side table with the model's vocabulary, so job ids match training."""
-        return ["--ds", _s(self.ds), "--catalog", str(self.catalog),
-                "--events", str(self.data_root / Tables.CLEAN_EVENTS), "--start", _s(self.as_of - timedelta(days=self.lookback_days)), "--end", _s(self.ds),
+        return ["--ds", _s(self.ds), *self.catalog.args(),
+                "--events", str(self.data_root / Tables.CLEAN_EVENTS),
+                "--start", _s(self.as_of - timedelta(days=self.lookback_days)), "--end", _s(self.ds),
                 "--vocab", str(Path(model_dir) / "assets" / "job_vocab.json"), "--out", str(self.job_table),
                 "--data-root", str(self.data_root)]
 
@@ -127,7 +186,7 @@ class DailyPlan:
 
     def to_xcom(self) -> dict[str, Any]:
         return {"ds": _s(self.ds), "as_of": _s(self.as_of), "data_root": str(self.data_root),
-                "raw_input": str(self.raw_input), "catalog": str(self.catalog), "model_uri": self.model_uri,
+                "raw_input": str(self.raw_input), **self.catalog.to_xcom(), "model_uri": self.model_uri,
                 "model_name": self.model_name, "model_alias": self.model_alias, "model_version": self.model_version,
                 "input_format": self.input_format, "mapping": str(self.mapping) if self.mapping else None,
                 "incremental": self.incremental, "lookback_days": self.lookback_days,
@@ -138,7 +197,7 @@ class DailyPlan:
     def from_xcom(cls, value: Mapping[str, Any]) -> "DailyPlan":
         return cls(
             ds=date.fromisoformat(value["ds"]), data_root=Path(value["data_root"]), raw_input=Path(value["raw_input"]),
-            catalog=Path(value["catalog"]), model_name=value["model_name"], model_alias=value["model_alias"],
+            catalog=CatalogSource.from_xcom(value), model_name=value["model_name"], model_alias=value["model_alias"],
             model_version=value["model_version"], input_format=value["input_format"],
             mapping=Path(value["mapping"]) if value["mapping"] else None, incremental=bool(value["incremental"]),
             lookback_days=int(value["lookback_days"]),
@@ -171,7 +230,7 @@ def daily_plan(params: Mapping[str, Any], *, ds: date, data_root: Path) -> Daily
         ds=ds,
         data_root=data_root,
         raw_input=inside_root(data_root, raw.replace("{ds}", ds.isoformat()), "raw_input"),
-        catalog=inside_root(data_root, params.get("catalog") or Tables.JOB_CATALOG, "catalog"),
+        catalog=catalog_source(params, data_root, ds),
         model_name=check_model_name(params.get("model_name") or DEFAULT_MODEL_NAME),
         model_alias=check_alias(params.get("model_alias") or DEFAULT_ALIAS),
         model_version=None if version in (None, "") else check_int(version, "model_version", minimum=1, maximum=10**9),
@@ -190,7 +249,7 @@ class TrainingPlan:
     end: date
     valid_from: date
     data_root: Path
-    catalog: Path
+    catalog: CatalogSource
     run_dir_key: str
     aggregator: str = "transformer"
     window: int = 32
@@ -218,8 +277,9 @@ class TrainingPlan:
 
     def job_table_args(self) -> list[str]:
         """A fresh vocabulary from the ``end`` snapshot, next to the examples that reference it."""
-        return ["--ds", _s(self.end), "--catalog", str(self.catalog),
-                "--events", str(self.data_root / Tables.CLEAN_EVENTS), "--start", _s(self.start), "--end", _s(self.end), "--out", str(self.examples_dir / "job_side_table"),
+        return ["--ds", _s(self.end), *self.catalog.args(),
+                "--events", str(self.data_root / Tables.CLEAN_EVENTS), "--start", _s(self.start), "--end", _s(self.end),
+                "--out", str(self.examples_dir / "job_side_table"),
                 "--data-root", str(self.data_root)]
 
     def examples_args(self) -> list[str]:
@@ -298,7 +358,7 @@ def training_plan(params: Mapping[str, Any], *, run_after: datetime, run_id: str
         raise ConfigError(f"baselines={shown(baselines)} must be a list drawn from {', '.join(BASELINES)}")
     return TrainingPlan(
         start=start, end=end, valid_from=valid_from, data_root=data_root,
-        catalog=inside_root(data_root, params.get("catalog") or Tables.JOB_CATALOG, "catalog"),
+        catalog=catalog_source(params, data_root, end),
         run_dir_key=run_key(run_id),
         aggregator=check_choice(params.get("aggregator", "transformer"), "aggregator", AGGREGATORS),
         window=check_int(params.get("window", 32), "window", minimum=8, maximum=256),
@@ -315,4 +375,91 @@ def training_plan(params: Mapping[str, Any], *, run_after: datetime, run_id: str
         model_name=check_model_name(params.get("model_name") or DEFAULT_MODEL_NAME),
         baselines=tuple(check_choice(b, "baselines", BASELINES) for b in baselines),
         min_improvement=check_number(params.get("min_improvement", 0.0), "min_improvement", minimum=0.0, maximum=1.0),
+    )
+
+
+@dataclass(frozen=True)
+class HistoryPlan:
+    """One history load: a platform's export of ``start..end`` into the tables a first training and the daily runs
+    read — range ingest, timelines, the ``end`` job side table, inference inputs (and user state) as of ``end + 1``."""
+
+    start: date
+    end: date
+    data_root: Path
+    inputs: tuple[Path, ...]
+    catalog: CatalogSource
+    input_format: str | None = None
+    mapping: Path | None = None
+    max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE
+    window: int = 32
+    lookback_days: int = 90
+
+    @property
+    def as_of(self) -> date:
+        return self.end + timedelta(days=1)
+
+    @property
+    def job_table(self) -> Path:
+        return self.data_root / Tables.JOB_SIDE_TABLE / f"ds={self.end}"
+
+    def ingest_args(self) -> list[str]:
+        """One range run; ``--now`` is the end of the range, so a rerun writes identical rows."""
+        now = datetime.combine(self.as_of, time(0), tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        args = ["--start", _s(self.start), "--end", _s(self.end)]
+        for path in self.inputs:
+            args += ["--input", str(path)]
+        args += ["--now", now, "--max-quarantine-share", repr(float(self.max_quarantine_share)),
+                 "--data-root", str(self.data_root)]
+        if self.input_format:
+            args += ["--format", self.input_format]
+        if self.mapping:
+            args += ["--mapping", str(self.mapping)]
+        return args
+
+    def timelines_args(self) -> list[str]:
+        return ["--start", _s(self.start), "--end", _s(self.end), "--data-root", str(self.data_root)]
+
+    def job_table_args(self) -> list[str]:
+        """A fresh vocabulary from the range's last day, every job of the range's events in it."""
+        return ["--ds", _s(self.end), *self.catalog.args(), "--events", str(self.data_root / Tables.CLEAN_EVENTS),
+                "--start", _s(self.start), "--end", _s(self.end), "--out", str(self.job_table),
+                "--data-root", str(self.data_root)]
+
+    def inference_inputs_args(self) -> list[str]:
+        return ["--as-of", _s(self.as_of), "--job-table", str(self.job_table), "--lookback-days",
+                str(self.lookback_days), "--window", str(self.window), "--data-root", str(self.data_root)]
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {"start": _s(self.start), "end": _s(self.end), "as_of": _s(self.as_of),
+                "data_root": str(self.data_root), "inputs": [str(p) for p in self.inputs], **self.catalog.to_xcom(),
+                "job_table": str(self.job_table), "ingest_args": self.ingest_args(),
+                "timelines_args": self.timelines_args(), "job_table_args": self.job_table_args(),
+                "inference_inputs_args": self.inference_inputs_args()}
+
+
+def history_plan(params: Mapping[str, Any], *, data_root: Path) -> HistoryPlan:
+    """Validate the history-load DAG's params into a :class:`HistoryPlan`."""
+    check_known(params, HISTORY_PARAMS, "jobtrail_history_load")
+    start, end = optional_date(params.get("start"), "start"), optional_date(params.get("end"), "end")
+    if start is None or end is None:
+        raise ConfigError("give start and end: the first and last UTC day of the export to load")
+    if end < start:
+        raise ConfigError(f"end={end} is before start={start}")
+    if (end - start).days >= MAX_HISTORY_DAYS:
+        raise ConfigError(f"start={start} .. end={end} spans more than {MAX_HISTORY_DAYS} days; load it in "
+                          "several runs of consecutive ranges")
+    inputs = params.get("inputs") or [Tables.RAW_EVENTS]
+    if not isinstance(inputs, (list, tuple)):
+        raise ConfigError(f"inputs={shown(inputs)} must be a list of paths relative to the data root")
+    mapping, fmt = params.get("mapping"), params.get("input_format")
+    return HistoryPlan(
+        start=start, end=end, data_root=data_root,
+        inputs=tuple(inside_root(data_root, p, "inputs") for p in inputs),
+        catalog=catalog_source(params, data_root, end),
+        input_format=None if fmt in (None, "") else check_choice(fmt, "input_format", INPUT_FORMATS),
+        mapping=None if mapping in (None, "") else inside_root(data_root, mapping, "mapping"),
+        max_quarantine_share=check_number(params.get("max_quarantine_share", DEFAULT_MAX_QUARANTINE_SHARE),
+                                          "max_quarantine_share", minimum=0.0, maximum=1.0),
+        window=check_int(params.get("window", 32), "window", minimum=8, maximum=256),
+        lookback_days=check_int(params.get("lookback_days", 90), "lookback_days", minimum=1, maximum=730),
     )

@@ -76,3 +76,8 @@ def daily(dagbag):
 @pytest.fixture(scope="session")
 def training(dagbag):
     return dagbag.dags["jobtrail_training"]
+
+
+@pytest.fixture(scope="session")
+def history(dagbag):
+    return dagbag.dags["jobtrail_history_load"]

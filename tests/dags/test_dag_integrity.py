@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from jobtrail.orchestration.plans import DAILY_PARAMS, TRAINING_PARAMS
+from jobtrail.orchestration.plans import DAILY_PARAMS, HISTORY_PARAMS, TRAINING_PARAMS
 from jobtrail.settings import REPO_ROOT
 
 DAILY_EDGES = {
@@ -27,8 +27,12 @@ TRAINING_EDGES = {
     ("candidate", "promote"), ("promote", "report"), ("train_baselines", "promote"), ("report", "refresh_requested"),
     ("refresh_requested", "trigger_daily"),
 }
+HISTORY_EDGES = {("plan", "ingest"), ("ingest", "timelines"), ("timelines", "job_table"),
+                 ("job_table", "inference_inputs"), ("inference_inputs", "summary"), ("plan", "summary")}
 SPARK_TASKS = {"jobtrail_daily_embeddings": ["ingest", "job_table", "inference_inputs", "infer", "monitor"],
-               "jobtrail_training": ["timelines", "job_table", "examples"]}
+               "jobtrail_training": ["timelines", "job_table", "examples"],
+               "jobtrail_history_load": ["ingest", "timelines", "job_table", "inference_inputs"]}
+DAG_IDS = list(SPARK_TASKS)
 
 
 def edges(dag) -> set[tuple[str, str]]:
@@ -49,12 +53,12 @@ def conf_errors(dag, conf: dict) -> str | None:
     return None
 
 
-def test_no_import_errors_and_both_dags(dagbag):
+def test_no_import_errors_and_three_dags(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"jobtrail_daily_embeddings", "jobtrail_training"}
+    assert set(dagbag.dag_ids) == set(DAG_IDS)
 
 
-@pytest.mark.parametrize("dag_id", ["jobtrail_daily_embeddings", "jobtrail_training"])
+@pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_dag_settings(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert {"jobtrail"} < set(dag.tags)
@@ -64,7 +68,7 @@ def test_dag_settings(dagbag, dag_id):
     for task in dag.tasks:
         assert task.execution_timeout is not None and task.execution_timeout <= timedelta(hours=6), task.task_id
         assert task.on_failure_callback, task.task_id
-        if task.task_id not in ("plan", "baseline_runs", "report", "refresh_requested", "trigger_daily"):
+        if task.task_id not in ("plan", "baseline_runs", "report", "refresh_requested", "trigger_daily", "summary"):
             assert task.retries >= 1 and task.retry_delay >= timedelta(minutes=1), task.task_id
 
 
@@ -86,7 +90,13 @@ def test_training_graph(training):
     assert training.get_task("train").retries == 1  # a retry resumes from the run folder's checkpoint
 
 
-@pytest.mark.parametrize("dag_id", ["jobtrail_daily_embeddings", "jobtrail_training"])
+def test_history_load_graph(history):
+    assert edges(history) >= HISTORY_EDGES
+    assert type(history.timetable).__name__ == "NullTimetable"  # triggered by an operator, never scheduled
+    assert history.get_task("plan").retries == 0 and history.get_task("summary").retries == 1
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_spark_steps_use_spark_submit_with_spark_default(dagbag, dag_id):
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
@@ -99,10 +109,11 @@ def test_spark_steps_use_spark_submit_with_spark_default(dagbag, dag_id):
         assert not isinstance(task.application_args, str)  # an XCom list from the plan, never a shell string
 
 
-def test_params_are_typed_and_complete(daily, training):
+def test_params_are_typed_and_complete(daily, training, history):
     assert set(daily.params) == set(DAILY_PARAMS)
     assert set(training.params) == set(TRAINING_PARAMS)
-    for dag in (daily, training):
+    assert set(history.params) == set(HISTORY_PARAMS)
+    for dag in (daily, training, history):
         for name, param in dag.params.items():
             assert param.schema.get("type"), f"{dag.dag_id}.{name} has no type"
             assert param.schema.get("title"), f"{dag.dag_id}.{name} has no title"
@@ -148,6 +159,25 @@ def test_training_rejects(training, conf, field):
     assert error is not None and field in error
 
 
+@pytest.mark.parametrize("conf, field", [
+    ({}, "start"), ({"start": "2026-04-01"}, "end"), ({"start": "2026-4-1", "end": "2026-10-06"}, "start"),
+    ({"start": "2026-04-01", "end": "2026-10-06", "inputs": []}, "inputs"),
+    ({"start": "2026-04-01", "end": "2026-10-06", "inputs": ["/etc"]}, "inputs"),
+    ({"start": "2026-04-01", "end": "2026-10-06", "catalog_mapping": "../m.json"}, "catalog_mapping"),
+    ({"start": "2026-04-01", "end": "2026-10-06", "max_quarantine_share": 1.5}, "max_quarantine_share"),
+])
+def test_history_load_rejects(history, conf, field):
+    error = conf_errors(history, conf)
+    assert error is not None and field in error
+
+
+def test_history_load_accepts_an_export_with_inline_attributes(history):
+    assert conf_errors(history, {"start": "2026-04-01", "end": "2026-10-06", "inputs": ["exports/portal"],
+                                 "mapping": "exports/events.json", "catalog": "exports/portal",
+                                 "catalog_mapping": "exports/attributes.json", "window": 16}) is None
+    assert conf_errors(history, {"start": "2026-04-01", "end": "2026-10-06", "no_catalog": True}) is None
+
+
 def test_training_accepts_the_demo_form(training):
     assert conf_errors(training, {"start": "2026-10-01", "end": "2026-10-28", "valid_from": "2026-10-26",
                                   "aggregator": "cnn", "window": 16, "stride": 2, "negatives_per_positive": 2,
@@ -172,7 +202,7 @@ def test_parse_time_under_a_second_per_file(dagbag):
 
 
 def test_dag_files_import_no_spark_tensorflow_or_mlflow():
-    """Parse both files in a fresh interpreter and list the heavy modules that got imported."""
+    """Parse the DAG files in a fresh interpreter and list the heavy modules that got imported."""
     code = (
         "import json, sys\n"
         "from airflow.dag_processing.dagbag import DagBag\n"
@@ -184,7 +214,7 @@ def test_dag_files_import_no_spark_tensorflow_or_mlflow():
     env = {**os.environ, "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300"}  # a busy machine is not an import error
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True, env=env)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {"dags": ["jobtrail_daily_embeddings", "jobtrail_training"], "errors": [], "heavy": []}
+    assert result == {"dags": sorted(DAG_IDS), "errors": [], "heavy": []}
 
 
 @pytest.mark.parametrize("launcher, operator", [("kubernetes", "KubernetesPodOperator"), ("docker", "DockerOperator")])

@@ -142,3 +142,68 @@ def test_run_folders_stay_inside_the_data_root(tmp_path):
     plan = training_plan({}, run_after=RUN_AFTER, run_id="../../../etc", data_root=tmp_path)
     assert Path(plan.examples_dir).resolve().is_relative_to(tmp_path.resolve())
     assert Path(plan.model_dir()).resolve().is_relative_to(tmp_path.resolve())
+
+
+def test_catalogue_options_reach_job_table_in_every_dag(tmp_path):
+    """Snapshots, a mapped export (``{ds}`` filled in) or none: the same three choices as ``job-table``'s flags."""
+    from spark_jobs import job_table
+
+    ds = date(2026, 10, 30)
+    mapped = {"catalog": "exports/jobs_{ds}.csv", "catalog_mapping": "maps/jobs.json"}
+    daily = job_table.parse_args(model_steps(daily_plan(mapped, ds=ds, data_root=tmp_path), tmp_path / "model", "m",
+                                             "3", {"window": 16})["job_table_args"])
+    assert daily.catalog == tmp_path.resolve() / "exports" / "jobs_2026-10-30.csv"
+    assert daily.catalog_mapping == tmp_path.resolve() / "maps" / "jobs.json"
+    train = training_plan({**mapped, "end": "2026-10-30"}, run_after=RUN_AFTER, run_id="r", data_root=tmp_path)
+    assert job_table.parse_args(train.job_table_args()).catalog_mapping == daily.catalog_mapping
+    none = job_table.parse_args(training_plan({"no_catalog": True}, run_after=RUN_AFTER, run_id="r",
+                                              data_root=tmp_path).job_table_args())
+    assert none.catalog is None and none.events == tmp_path / Tables.CLEAN_EVENTS  # id-only jobs from the events
+    snapshots = job_table.parse_args(daily_plan({}, ds=ds, data_root=tmp_path).job_table_args(tmp_path / "model"))
+    assert snapshots.catalog == tmp_path.resolve() / "job_catalog" and snapshots.catalog_mapping is None
+    assert DailyPlan.from_xcom(daily_plan(mapped, ds=ds, data_root=tmp_path).to_xcom()).catalog.mapping == \
+        daily.catalog_mapping
+    with pytest.raises(ConfigError, match="leave catalog_mapping empty"):
+        daily_plan({"no_catalog": True, "catalog_mapping": "maps/jobs.json"}, ds=ds, data_root=tmp_path)
+
+
+def test_history_plan_args_parse_as_intended(tmp_path):
+    from jobtrail.orchestration import plans
+    from spark_jobs import inference_inputs, ingest_config, job_table, timelines
+
+    assert plans.DEFAULT_MAX_QUARANTINE_SHARE == ingest_config.DEFAULT_MAX_QUARANTINE_SHARE
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "events.json").write_text('{"format": "csv", "columns": {"uid": "user_id"}}')
+    plan = plans.history_plan({"start": "2026-04-01", "end": "2026-10-06", "inputs": ["exports/events.csv",
+                               "exports/late"], "mapping": "maps/events.json", "input_format": "csv",
+                               "catalog": "exports/events.csv", "catalog_mapping": "maps/attrs.json",
+                               "window": 16, "max_quarantine_share": 0.2}, data_root=tmp_path)
+    root = tmp_path.resolve()
+    ingest = ingest_config.parse_args(plan.ingest_args())
+    assert (ingest.start, ingest.end) == (date(2026, 4, 1), date(2026, 10, 6))  # one range run
+    assert ingest.inputs == (str(root / "exports" / "events.csv"), str(root / "exports" / "late"))
+    assert ingest.now == datetime(2026, 10, 7, tzinfo=timezone.utc) and ingest.max_quarantine_share == 0.2
+    assert ingest.config.format == "csv"
+    tl = timelines.parse_args(plan.timelines_args())
+    assert (tl.start, tl.end) == (date(2026, 4, 1), date(2026, 10, 6))
+    jt = job_table.parse_args(plan.job_table_args())
+    assert (jt.ds, jt.start, jt.end, jt.vocab) == (date(2026, 10, 6), date(2026, 4, 1), date(2026, 10, 6), None)
+    assert jt.catalog_mapping == root / "maps" / "attrs.json" and jt.out == root / "job_side_table" / "ds=2026-10-06"
+    inputs = inference_inputs.parse_args(plan.inference_inputs_args())
+    assert (inputs.as_of, inputs.window.window, inputs.job_table) == (date(2026, 10, 7), 16, jt.out)
+    assert plan.to_xcom()["inputs"] == list(ingest.inputs)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"end": "2026-10-06"}, "give start and end"), ({"start": "2026-10-06", "end": "2026-10-01"}, "before start"),
+    ({"start": "2020-01-01", "end": "2026-10-01"}, "more than"), ({"start": "2026-10-01", "end": "2026-10-02",
+                                                                  "inputs": ["../x"]}, "inputs"),
+    ({"start": "2026-10-01", "end": "2026-10-02", "inputs": "exports"}, "must be a list"),
+    ({"start": "2026-10-01", "end": "2026-10-02", "max_quarantine_share": 2}, "max_quarantine_share"),
+    ({"start": "2026-10-01", "end": "2026-10-02", "ds": "2026-10-01"}, "unknown parameter"),
+])
+def test_history_plan_refuses(tmp_path, params, message):
+    from jobtrail.orchestration.plans import history_plan
+
+    with pytest.raises(ConfigError, match=message):
+        history_plan(params, data_root=tmp_path)
