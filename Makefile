@@ -16,7 +16,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 # spark-defaults.conf with the local Delta jars, written by set-up: plain spark-submit gets Delta too
 export SPARK_CONF_DIR := $(abspath $(CACHE)/spark-conf)
 
-.PHONY: setup demo airflow test test-fast reliability load bench evaluate lock clean
+.PHONY: setup demo airflow test test-fast reliability load bench evaluate onboarding lock clean
 
 setup: $(INSTALLED) $(JARS)
 
@@ -66,6 +66,11 @@ bench: setup
 EVAL_ARGS ?= --preset small --fresh
 evaluate: setup
 	$(PY) -m evaluation $(EVAL_ARGS)
+
+# docs/onboarding.md: the walkthrough from a platform's CSV export to a feature-table day and an evaluation report,
+# every command run for real and its output written into the doc (work folder data/onboarding, replaced).
+onboarding: setup
+	$(PY) -m jobtrail.onboarding --work data/onboarding --doc docs/onboarding.md
 
 # Re-resolve the pins (only when dependencies in setup.cfg change), then run `make test` and commit.
 lock: $(INSTALLED)

@@ -83,6 +83,12 @@ class TableSpec:
     retention_days: int = RETENTION_DAYS
     table_name: str | None = None
 
+    def __post_init__(self) -> None:
+        # Delta's builder reads a relative location as a table name ("`lake/user_embeddings` is not a valid name"):
+        # a local path is made absolute, an object-store URI is kept.
+        if "://" not in str(self.path):
+            object.__setattr__(self, "path", Path(self.path).resolve())
+
     def properties(self) -> dict[str, str]:
         retention = f"interval {self.retention_days} days"
         return {"delta.logRetentionDuration": retention, "delta.deletedFileRetentionDuration": retention,

@@ -63,3 +63,29 @@ def test_refused_with_a_reason(root, capsys, argv, message):
     with pytest.raises(SystemExit):
         parse_args([a.replace("{root}", str(root)) for a in argv])
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_a_root_without_a_catalogue_trains_on_id_only_jobs_and_reports(tmp_path):
+    """No side table under the root: id-only jobs from the events (``job-table --no-catalog``), trained and
+    embedded, reported beside the popularity ranking."""
+    import json
+
+    from evaluation.cli import run
+    from jobtrail.demo import load_history
+    from jobtrail.synthetic.config import GeneratorConfig
+    from jobtrail.synthetic.generate import generate
+
+    root = tmp_path / "lake"
+    generate(GeneratorConfig(users=120, days=24, seed=4, start=START), root)
+    load_history(root, date(2026, 10, 24))
+    args = parse_args(["--data-root", str(root), "--start", "2026-10-01", "--cutoff", "2026-10-17", "--models",
+                       "mean"])
+    assert args.own.job_table is None
+    results = run(args)
+    side = json.loads((args.work_dir / f"own-{args.own.key()}" / "job_side_table" / "_vocab.json").read_text())
+    assert side["catalog"]["kind"] == "none" and side["rows"]["catalog"] == 0  # every job from the events, ids only
+    row = results["rows"][0]
+    assert "error" not in row and row["retrieval"]["users"] > 0
+    report = json.loads((root / "reports" / "evaluation.json").read_text())["datasets"]["own"]
+    assert report["models"]["mean"]["recall@10"] is not None and report["popularity"]["recall@10"] is not None
