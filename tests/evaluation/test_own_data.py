@@ -83,7 +83,7 @@ def test_a_root_without_a_catalogue_trains_on_id_only_jobs_and_reports(tmp_path)
                        "mean"])
     assert args.own.job_table is None
     results = run(args)
-    side = json.loads((args.work_dir / f"own-{args.own.key()}" / "job_side_table" / "_vocab.json").read_text())
+    side = json.loads((args.work_dir / "data" / f"own-{args.own.key()}" / "job_side_table" / "_vocab.json").read_text())
     assert side["catalog"]["kind"] == "none" and side["rows"]["catalog"] == 0  # every job from the events, ids only
     row = results["rows"][0]
     assert "error" not in row and row["retrieval"]["users"] > 0
