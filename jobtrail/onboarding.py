@@ -103,11 +103,14 @@ def portal_export(synthetic: Path, out: Path) -> dict[str, Any]:
         w = csv.writer(f)
         w.writerow(["event_uuid", "member_id", "action", "posting_id", "posting_title", "employer", "city",
                     "search_terms", "occurred_at_ms", "source"])
+        rows = []
         for e in events.to_pylist():
             job = latest.get(e["job_id"] or "", {})
-            w.writerow([e["event_id"], e["user_id"], SPELLINGS.get(e["event_type"], e["event_type"]),
-                        e["job_id"] or "", job.get("title") or "", job.get("company") or "",
-                        job.get("location") or "", e["query"] or "", _ms(e["ts"]), e["channel"] or ""])
+            rows.append([e["event_id"], e["user_id"], SPELLINGS.get(e["event_type"], e["event_type"]),
+                         e["job_id"] or "", job.get("title") or "", job.get("company") or "",
+                         job.get("location") or "", e["query"] or "", _ms(e["ts"]), e["channel"] or ""])
+        w.writerows(rows)
+        w.writerows(defects(rows))
     with (out / "jobs.csv").open("w", newline="") as f:
         w = csv.writer(f, delimiter=";")
         w.writerow(["posting_id", "job_title", "employer", "city", "sector", "tags", "level", "pay_from", "pay_to",
@@ -121,7 +124,20 @@ def portal_export(synthetic: Path, out: Path) -> dict[str, Any]:
                           ("attributes.json", ATTRIBUTES_MAPPING)):
         (out / name).write_text(json.dumps(mapping, indent=2) + "\n")
     first, last = pc.min_max(events["ts"]).values()
-    return {"events": events.num_rows, "jobs": len(latest), "first": str(first), "last": str(last)}
+    return {"events": len(rows) + DEFECTS, "jobs": len(latest), "first": str(first), "last": str(last),
+            "defects": DEFECTS}
+
+
+DEFECTS = 6
+
+
+def defects(rows: list[list[Any]]) -> list[list[Any]]:
+    """What a real export carries besides its events (:data:`DEFECTS` rows, appended): three rows sent twice,
+    two of an action the contract does not know (``share``) and one without a member id."""
+    picked = [rows[len(rows) * k // 7] for k in range(1, 7)]
+    shared = [[f"{r[0]}-share", r[1], "share", *r[3:]] for r in picked[3:5]]
+    anonymous = [[f"{picked[5][0]}-anon", "", *picked[5][2:]]]
+    return [list(r) for r in picked[:3]] + shared + anonymous
 
 
 @dataclass(frozen=True)
@@ -132,7 +148,8 @@ class Step:
     why: str
     argv: tuple[str, ...]
     shown: str = "json"
-    """How the output is shown: ``json`` (the last line, indented), ``head`` (the first lines), ``file`` (argv[1])."""
+    """How the output is shown: ``json`` (the last line, indented), ``head`` (the first lines), ``file`` (argv[1]),
+    ``report`` (the last line, then the evaluation report's table of aggregators)."""
 
 
 def steps(lake: str = "lake") -> list[Step]:
@@ -154,11 +171,14 @@ def steps(lake: str = "lake") -> list[Step]:
              "event types, the epoch unit (spark_jobs/ingest_config.py lists every key).",
              ("cat", f"{exports}/events.json"), "file"),
         Step("Dry run", "Reads the whole export and applies every rule; prints per contract column how many rows "
-             "have a value and per quarantine reason the count and samples. Writes nothing.",
+             "have a value and per quarantine reason the count and samples (here: an action the mapping does not "
+             "know, a row without a member). Writes nothing.",
              ("ingest", "--start", s, "--end", e, "--input", f"{exports}/events.csv", "--mapping",
               f"{exports}/events.json", "--data-root", lake, "--dry-run")),
         Step("Ingest the whole history in one run", "One commit per table for the range; `ingest_counts` gets a row "
-             "per day and the total is checked against the rows read (`input = clean + duplicates + quarantined`).",
+             "per day and the total is checked against the rows read (`input = clean + duplicates + quarantined`); "
+             "rows sent twice are counted once, the bad rows land in `quarantine_events` with their reason and raw "
+             "row.",
              ("ingest", "--start", s, "--end", e, "--input", f"{exports}/events.csv", "--mapping",
               f"{exports}/events.json", "--data-root", lake)),
         Step("Sessionized timelines", "One timeline per user over the range.",
@@ -177,10 +197,11 @@ def steps(lake: str = "lake") -> list[Step]:
              ("examples", "--start", s, "--end", e, "--valid-from", valid_from, "--job-table", side, "--out", examples,
               "--data-root", lake)),
         Step("Train and register", "A transformer over the unified timeline, logged and registered in the MLflow "
-             "store under the data root (`lake/mlruns`).",
+             "store under the data root (`lake/mlflow`); early stopping on the validation Recall@10.",
              ("train", "--model", "transformer", "--examples", examples, "--jobs", side, "--out",
-              f"{lake}/models/{MODEL}/first/transformer", "--epochs", "6", "--batch-size", "64", "--embedding-dim",
-              "32", "--d-model", "32", "--layers", "1", "--learning-rate", "0.002", "--registered-name", MODEL,
+              f"{lake}/models/{MODEL}/first/transformer", "--epochs", "12", "--patience", "4", "--batch-size", "32",
+              "--embedding-dim", "32", "--d-model", "32", "--layers", "1", "--learning-rate", "0.002",
+              "--registered-name", MODEL,
               "--data-root", lake)),
         Step("The promotion gate", "The first model becomes `champion` only if it beats the popularity ranking "
              "at retrieving the validation days' positives from the daily embedding.",
@@ -195,8 +216,11 @@ def steps(lake: str = "lake") -> list[Step]:
              ("infer", "--as-of", as_of, "--model", f"models:/{MODEL}/1", "--job-table", side, "--data-root", lake)),
         Step("Is it any good on this data?", f"The evaluation harness on the data root: trained on targets before "
              f"the cutoff {cutoff}, the daily embedding as of the cutoff ranks every job; Recall@10 of the next "
-             "days' positives beside the popularity ranking. The report: `lake/reports/evaluation.md`.",
-             ("evaluate", "--data-root", lake, "--start", s, "--cutoff", cutoff, "--models", "mean,transformer")),
+             "days' positives beside the popularity ranking. The report: `lake/reports/evaluation.md`. On an export "
+             "this small (a few hundred users, one seed) the figures are noise; on a platform's full history "
+             "the row that matters is each model against popularity.",
+             ("evaluate", "--data-root", lake, "--start", s, "--cutoff", cutoff, "--models", "mean,transformer"),
+             "report"),
     ]
 
 
@@ -214,8 +238,12 @@ def run_step(step: Step, cwd: Path) -> tuple[str, float]:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
         raise JobtrailError(f"walkthrough step {step.title!r} failed (exit {done.returncode}): jobtrail "
                             f"{shlex.join(step.argv)}\n{tail}")
-    last = [line for line in done.stdout.splitlines() if line.startswith("{")][-1]
-    return json.dumps(_shorten(json.loads(last)), indent=1), seconds
+    last = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
+    shown = json.dumps(_shorten(last), indent=1, ensure_ascii=False)
+    if step.shown == "report":
+        section = (cwd / last["doc"]).read_text().split("### Aggregators", 1)[1].lstrip().split("\n\n", 2)[1]
+        shown += "\n\n" + section.strip()  # the first table after the heading
+    return shown, seconds
 
 
 def _shorten(value: Any, depth: int = 0) -> Any:
@@ -250,8 +278,9 @@ def render(rows: list[tuple[Step, str, float]], facts: dict[str, Any], seconds: 
         "Generated by `make onboarding` (`python -m jobtrail.onboarding`) — every command below ran, and its output "
         "is what it printed (the last JSON line, long lists cut). The test suite runs the same walkthrough "
         "(`tests/dags/test_onboarding.py`), and the history-load DAG on the same export.\n",
-        f"The export: {facts['events']:,} events of {USERS} job-seekers over {DAYS} days ({START} … {END}) and "
-        f"{facts['jobs']:,} jobs, made from the synthetic generator (`jobtrail generate --users {USERS} --days "
+        f"The export: {facts['events']:,} rows of {USERS} job-seekers over {DAYS} days ({START} … {END}) — "
+        f"{facts['defects']} of them the defects of a real export (rows sent twice, an unknown action, a row without "
+        f"a member) — and {facts['jobs']:,} jobs, made from the synthetic generator (`jobtrail generate --users {USERS} --days "
         f"{DAYS} --start {START} --seed {SEED}`) and disguised as a job portal's export by "
         "`python -m jobtrail.onboarding export --synthetic <generated> --out lake/exports`. With your own export, "
         "put it under the data root and start at step 1. Every command runs from the folder holding `lake/`; "
@@ -266,8 +295,12 @@ def render(rows: list[tuple[Step, str, float]], facts: dict[str, Any], seconds: 
         lines.append(f"## {i}. {step.title}\n")
         lines.append(step.why + "\n")
         lines.append("```\n$ " + _command(step) + "\n```\n")
-        fence = "json" if step.shown in ("json", "file") else ""
-        lines.append(f"```{fence}\n{output}\n```\n" + (f"\n*{took:.0f} s*\n" if took else ""))
+        fence = "json" if step.shown in ("json", "file", "report") else ""
+        table = ""
+        if step.shown == "report":  # the JSON line, then the report's table as the reader sees it
+            output, table = output.split("\n\n", 1)
+            table = "\nThe report's table of aggregators:\n\n" + table + "\n"
+        lines.append(f"```{fence}\n{output}\n```\n" + table + (f"\n*{took:.0f} s*\n" if took else ""))
     lines.append("## What to read next\n")
     lines.append("- `lake/reports/evaluation.md`: the evaluation report (and `evaluation.json`).\n"
                  "- docs/operators.md: the DAGs' forms, reruns, backfills and failures.\n"

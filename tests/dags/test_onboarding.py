@@ -101,6 +101,10 @@ def test_the_walkthrough_runs_end_to_end(tmp_path):
     doc = tmp_path / "onboarding.md"
     result = onboarding.run(tmp_path / "work", doc, log=lambda line: None)
     lake = Path(result["lake"])
+    ingest = json.loads(result["outputs"]["Ingest the whole history in one run"])
+    assert (ingest["duplicate_rows"], ingest["quarantined_rows"]) == (3, 3)  # the export's defects, counted
+    assert ingest["quarantined_by_reason"]["unknown_event_type"] == 2
+    assert ingest["input_rows"] == result["facts"]["events"]
     text = doc.read_text()
     for step in onboarding.steps():
         assert onboarding._command(step) in text  # the doc shows every command that ran
