@@ -141,13 +141,16 @@ def parse_args(argv: list[str] | None = None) -> EvalArgs:
     try:
         if ns.data_root is not None:
             if ns.datasets or ns.preset != "small":
-                p.error("--data-root evaluates that root's data: leave out --preset and --datasets")
+                p.error("argument --data-root: evaluates that root's data; leave out --preset and --datasets")
             if ns.start is None or ns.cutoff is None:
-                p.error("--data-root needs --start and --cutoff (the first day and the start of the horizon)")
-            values["own"] = own_data.own_spec(ns.data_root, **own_flags)
+                p.error("argument --data-root: needs --start and --cutoff (the first day and the start of the horizon)")
+            try:
+                values["own"] = own_data.own_spec(ns.data_root, **own_flags)
+            except JobtrailError as e:
+                p.error(f"argument --data-root: {e}")
             values["doc"] = ns.doc or own_data.default_paths(ns.data_root)[1]
         elif own_flags:
-            p.error(f"--{next(iter(own_flags)).replace('_', '-')} goes with --data-root")
+            p.error(f"argument --{next(iter(own_flags)).replace('_', '-')}: goes with --data-root")
         else:
             values["doc"] = ns.doc or DOC
         args = EvalArgs(**values)
@@ -171,22 +174,27 @@ def _versions() -> dict[str, str]:
 
 
 class _Spark:
-    """Starts the SparkSession on first use (cached data needs none); stopped before training."""
+    """Starts the SparkSession on first use (cached data needs none); stopped before training — unless the caller
+    already had one running (a notebook, a test session): that one is used and left running."""
 
     def __init__(self) -> None:
         self.session = None
+        self.owned = False
 
     def __call__(self):
         if self.session is None:
+            from pyspark.sql import SparkSession
+
             from spark_jobs.session import create_session
 
+            self.owned = SparkSession.getActiveSession() is None
             self.session = create_session("jobtrail-evaluate")
         return self.session
 
     def stop(self) -> None:
-        if self.session is not None:
+        if self.session is not None and self.owned:
             self.session.stop()
-            self.session = None
+        self.session = None
 
 
 def _cpu_seconds() -> float:

@@ -58,7 +58,15 @@ from jobtrail.argtypes import MAX_PATH_CHARS  # noqa: E402
 from jobtrail.errors import ConfigError  # noqa: E402
 from jobtrail.orchestration import params as dag_params  # noqa: E402
 from jobtrail.orchestration.daily import model_steps  # noqa: E402
-from jobtrail.orchestration.plans import DAILY_PARAMS, TRAINING_PARAMS, daily_plan, run_day, training_plan  # noqa: E402
+from jobtrail.orchestration.plans import (  # noqa: E402
+    DAILY_PARAMS,
+    HISTORY_PARAMS,
+    TRAINING_PARAMS,
+    daily_plan,
+    history_plan,
+    run_day,
+    training_plan,
+)
 
 DAY = date(2026, 10, 30)
 RUN_AFTER = datetime(2026, 11, 1, 1, 30, tzinfo=timezone.utc)
@@ -87,7 +95,9 @@ MUST_REFUSE_IN_PATHS = ("very long", "NUL byte", "trailing newline")
 
 # --- 1a. DAG Params and their run-time validation ---------------------------------------------------------------
 
-PLAN_KEYS = {"daily_params": DAILY_PARAMS, "training_params": TRAINING_PARAMS}
+PLAN_KEYS = {"daily_params": DAILY_PARAMS, "training_params": TRAINING_PARAMS, "history_params": HISTORY_PARAMS}
+HISTORY_RANGE = {"start": "2026-10-01", "end": "2026-10-30"}
+"""The history load's required range, beside the one hostile value tried."""
 
 
 def dag_param_functions() -> dict[str, str]:
@@ -130,7 +140,7 @@ def hostile_for(param) -> dict[str, object]:
 
 def test_every_dag_uses_typed_params_that_match_the_run_time_checks():
     functions = dag_param_functions()
-    assert set(functions) == {"jobtrail_daily_embeddings.py", "jobtrail_training.py"}
+    assert set(functions) == {"jobtrail_daily_embeddings.py", "jobtrail_training.py", "jobtrail_history_load.py"}
     for fn, params in param_sets().items():
         assert set(params) == set(PLAN_KEYS[fn]), fn  # every Param is validated again by the plan, and only those
         for name, param in params.items():
@@ -167,6 +177,8 @@ def test_dag_params_refuse_hostile_values_in_the_form_and_at_run_time(tmp_path, 
                         run_day(value, data_interval_start=None, run_after=RUN_AFTER)
                     elif fn == "daily_params":
                         daily_plan({name: value}, ds=DAY, data_root=tmp_path)
+                    elif fn == "history_params":
+                        history_plan({**HISTORY_RANGE, name: value}, data_root=tmp_path)
                     else:
                         training_plan({name: value}, run_after=RUN_AFTER, run_id=RUN_ID, data_root=tmp_path)
                 except ConfigError as e:
@@ -176,7 +188,8 @@ def test_dag_params_refuse_hostile_values_in_the_form_and_at_run_time(tmp_path, 
                     runtime_passes.append(f"{fn}.{name}={label}")
     assert form_passes == [] and runtime_passes == []
     # JSON schema cannot refuse NaN (every comparison with it is false): the plan does, for every number Param.
-    assert sorted(nan_in_form) == ["training_params.learning_rate=NaN", "training_params.min_improvement=NaN"]
+    assert sorted(nan_in_form) == ["history_params.max_quarantine_share=NaN", "training_params.learning_rate=NaN",
+                                   "training_params.min_improvement=NaN"]
     reliability(area="security", case="hostile values in every DAG Param (trigger form and run-time plan)",
                 injected=f"{len(HOSTILE)} hostile strings ({', '.join(HOSTILE)}) on all {names} Params of "
                          f"{len(PLAN_KEYS)} DAGs, plus {len(HOSTILE_DATES)} bad dates on dates, NaN/inf/-5/1e20/true "
@@ -239,6 +252,8 @@ PARSER_SOURCE = {"ingest": "spark_jobs/ingest_config.py"}
 NOT_PIPELINE_COMMANDS = {
     "jobtrail/demo.py": "make demo: a developer's one-shot run on a fresh folder; it calls the commands walked here",
     "jobtrail/orchestration/standalone.py": "make airflow: starts a local UI on 127.0.0.1 for a developer",
+    "jobtrail/onboarding.py": "make onboarding: regenerates docs/onboarding.md in a fresh folder; it runs the "
+                              "commands walked here",
 }
 """Argument parsers outside the walk, with the reason (benchmarks/ is not scanned: benchmark drivers)."""
 KINDS = {"cli_path": "path", "location": "path", "sql_path": "path", "model_ref": "path", "iso_date": "date",

@@ -94,6 +94,14 @@ def test_history_load_dag_on_the_walkthrough_export(export, dagbag, root_env, tm
               if r["as_of_date"] == AS_OF]
     assert len(inputs) == onboarding.USERS
     assert "Next: trigger jobtrail_training with" in caplog.text
+    # the events' attributes into training and embeddings: the evaluation trains on this root's own side table
+    from evaluation.cli import parse_args, run as evaluate
+
+    args = parse_args(["--data-root", str(root), "--start", conf["start"], "--cutoff",
+                       (onboarding.END - timedelta(days=9)).isoformat(), "--models", "mean"])
+    assert args.own.job_table == str((root / Tables.JOB_SIDE_TABLE / f"ds={onboarding.END}").resolve())
+    row = evaluate(args)["rows"][0]
+    assert "error" not in row and row["retrieval"]["users"] > 0
 
 
 def test_the_walkthrough_runs_end_to_end(tmp_path):

@@ -51,7 +51,7 @@ def test_the_split_defaults_follow_the_table(root):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--start", "2026-10-01"], "--start goes with --data-root"),
+    (["--start", "2026-10-01"], "argument --start: goes with --data-root"),
     (["--data-root", "{root}", "--start", "2026-10-01"], "needs --start and --cutoff"),
     (["--data-root", "{root}", "--start", "2026-09-01", "--cutoff", "2026-10-10"], "holds 2026-10-01 .. 2026-10-20"),
     (["--data-root", "{root}", "--start", "2026-10-10", "--cutoff", "2026-10-10"], "need start < cutoff"),
