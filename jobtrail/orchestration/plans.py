@@ -81,6 +81,11 @@ def _s(value: object) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _midnight_utc(day: date) -> str:
+    """``ingest --now``: the start of ``day`` (the end of the ingested days), so a rerun writes identical rows."""
+    return datetime.combine(day, time(0), tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @dataclass(frozen=True)
 class CatalogSource:
     """Where the job side table takes job attributes from — ``job-table``'s flags.
@@ -161,7 +166,7 @@ class DailyPlan:
         return self.data_root / Tables.FEATURE_TABLE
 
     def ingest_args(self) -> list[str]:
-        now = datetime.combine(self.as_of, time(0), tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = _midnight_utc(self.as_of)
         args = ["--ds", _s(self.ds), "--input", str(self.raw_input), "--now", now, "--data-root", str(self.data_root)]
         if self.input_format:
             args += ["--format", self.input_format]
@@ -404,7 +409,7 @@ class HistoryPlan:
 
     def ingest_args(self) -> list[str]:
         """One range run; ``--now`` is the end of the range, so a rerun writes identical rows."""
-        now = datetime.combine(self.as_of, time(0), tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = _midnight_utc(self.as_of)
         args = ["--start", _s(self.start), "--end", _s(self.end)]
         for path in self.inputs:
             args += ["--input", str(path)]
