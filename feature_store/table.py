@@ -129,22 +129,27 @@ def zero_embedding(dim: int) -> Column:
     return F.array_repeat(F.lit(0.0).cast("float"), dim)
 
 
+def location(path: str | Path) -> str:
+    """A URI as given; a local path made absolute here, in the caller's working directory (the JVM's may differ:
+    a session started before an ``os.chdir``)."""
+    return str(path) if "://" in str(path) else str(Path(path).resolve())
+
+
 def sql_name(path: str | Path) -> str:
     """``delta.`<absolute path or URI>``` for SQL statements (a relative path is not accepted there)."""
-    location = str(path) if "://" in str(path) else str(Path(path).resolve())
-    return f"delta.`{location}`"
+    return f"delta.`{location(path)}`"
 
 
 def is_table(spark: SparkSession, path: str | Path) -> bool:
     from delta.tables import DeltaTable
 
-    return DeltaTable.isDeltaTable(spark, str(path))
+    return DeltaTable.isDeltaTable(spark, location(path))
 
 
 def table_properties(spark: SparkSession, path: str | Path) -> dict[str, str]:
     from delta.tables import DeltaTable
 
-    return dict(DeltaTable.forPath(spark, str(path)).detail().first().properties)
+    return dict(DeltaTable.forPath(spark, location(path)).detail().first().properties)
 
 
 def _type_strings(schema: StructType) -> dict[str, str]:
@@ -266,11 +271,11 @@ def register(spark: SparkSession, name: str, path: str | Path) -> None:
         raise ConfigError(f"table name {name!r} must be <table> or <database>.<table> (letters, digits, _)")
     if len(parts) == 2:
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {parts[0]}")
-    spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{path}'")
-    location = spark.sql(f"DESCRIBE DETAIL {name}").first().location.removeprefix("file:").rstrip("/")
-    wanted = str(path).rstrip("/") if "://" in str(path) else str(Path(path).resolve())
-    if location != wanted:
-        raise ConfigError(f"catalogue table {name} points at {location}, not {wanted}; drop it or choose another name")
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location(path)}'")
+    found = spark.sql(f"DESCRIBE DETAIL {name}").first().location.removeprefix("file:").rstrip("/")
+    wanted = location(path).rstrip("/")
+    if found != wanted:
+        raise ConfigError(f"catalogue table {name} points at {found}, not {wanted}; drop it or choose another name")
 
 
 def read_table(spark: SparkSession, path: str | Path, *, version: int | None = None) -> DataFrame:
@@ -278,7 +283,7 @@ def read_table(spark: SparkSession, path: str | Path, *, version: int | None = N
     reader = spark.read.format("delta")
     if version is not None:
         reader = reader.option("versionAsOf", version)
-    return reader.load(str(path))
+    return reader.load(location(path))
 
 
 def read_features(spark: SparkSession, path: str | Path, *, version: int | None = None) -> DataFrame:

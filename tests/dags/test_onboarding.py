@@ -10,10 +10,13 @@ and ``jobtrail evaluate --data-root``.
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import os
+import re
+import shlex
 import shutil
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -104,10 +107,17 @@ def test_history_load_dag_on_the_walkthrough_export(export, dagbag, root_env, tm
     assert "error" not in row and row["retrieval"]["users"] > 0
 
 
-def test_the_walkthrough_runs_end_to_end(tmp_path):
+@pytest.fixture(scope="module")
+def walkthrough(tmp_path_factory) -> tuple[dict, Path]:
+    """docs/onboarding.md's commands run in a fresh folder: the result and the doc written."""
+    work = tmp_path_factory.mktemp("walkthrough")
+    doc = work / "onboarding.md"
+    return onboarding.run(work / "work", doc, log=lambda line: None), doc
+
+
+def test_the_walkthrough_runs_end_to_end(walkthrough):
     """Every command of docs/onboarding.md in its own process, from the export to an evaluation report."""
-    doc = tmp_path / "onboarding.md"
-    result = onboarding.run(tmp_path / "work", doc, log=lambda line: None)
+    result, doc = walkthrough
     lake = Path(result["lake"])
     ingest = json.loads(result["outputs"]["Ingest the whole history in one run"])
     assert (ingest["duplicate_rows"], ingest["quarantined_rows"]) == (3, 3)  # the export's defects, counted
@@ -123,5 +133,99 @@ def test_the_walkthrough_runs_end_to_end(tmp_path):
     assert set(evaluation["models"]) == {"mean", "transformer"}
     assert evaluation["popularity"]["recall@10"] is not None  # the popularity row beside the models
     assert "popularity (no model)" in (lake / "reports" / "evaluation.md").read_text()
-    assert not (tmp_path / "work" / "mlruns").exists()  # the MLflow store lives under the data root
+    assert not (doc.parent / "work" / "mlruns").exists()  # the MLflow store lives under the data root
     assert (lake / "mlflow").is_dir()
+
+
+# --- the README's snippets, on the walkthrough's lake ---------------------------------------------------------------
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+SHELL_ONLY = ("source ", "export ", "docker compose ")
+"""README command lines that configure the shell or need a Docker engine (tests/dags/test_compose.py checks
+the compose file)."""
+
+
+def readme_blocks(lang: str) -> list[str]:
+    return re.findall(rf"^```{lang}\n(.*?)^```", README.read_text(), flags=re.M | re.S)
+
+
+def command_lines(block: str) -> list[str]:
+    """A bash block's commands: continuations joined, comments dropped, ``[optional]`` flags kept."""
+    lines = (line.split(" #")[0].strip() for line in block.replace("\\\n", " ").splitlines())
+    return [line.replace("[", "").replace("]", "") for line in lines if line and not line.startswith("#")]
+
+
+def parse_function(words: list[str]):
+    """The parser ``jobtrail <command>`` or ``spark-submit spark_jobs/<job>.py`` runs, and the arguments."""
+    from jobtrail.cli import JOBS, build_parser
+
+    if words[0] == "spark-submit":
+        return importlib.import_module(words[1].removesuffix(".py").replace("/", ".")).parse_args, words[2:]
+    assert words[0] == "jobtrail", words
+    if words[1] in JOBS:
+        return importlib.import_module(JOBS[words[1]][0]).parse_args, words[2:]
+    return (lambda argv: build_parser().parse_args([words[1], *argv])), words[2:]
+
+
+def test_the_readme_s_snippets_run_on_the_walkthrough_lake(walkthrough, spark, tmp_path, monkeypatch, capsys):
+    """Every README command line through its job's own parser (the pipeline they spell out ran above, as the
+    walkthrough), and every Python and SQL block executed for real on the walkthrough's lake, laid out as the
+    README's ``data/``."""
+    result, _ = walkthrough
+    lake = Path(result["lake"])
+    monkeypatch.chdir(tmp_path)  # the README's folder: data/ is the data root
+    (tmp_path / "data").symlink_to(lake)
+    monkeypatch.setenv("JOBTRAIL_DATA_ROOT", str(tmp_path / "data"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    w32 = lake / "examples" / "w32"  # the README's examples folder: the walkthrough's, and its side table in it
+    w32.mkdir(parents=True, exist_ok=True)
+    (w32 / "sequences").symlink_to(lake / Tables.TRAINING_EXAMPLES / "first" / "sequences")
+    (w32 / "job_side_table").symlink_to(lake / Tables.JOB_SIDE_TABLE / f"ds={onboarding.END}")
+    for readme_name, walkthrough_file in {"mapping.json": "events.json", "jobs.json": "jobs.json",
+                                          "exports/jobs.csv": "jobs.csv"}.items():
+        (tmp_path / readme_name).parent.mkdir(exist_ok=True)
+        shutil.copy(lake / "exports" / walkthrough_file, tmp_path / readme_name)
+
+    makefile = (README.parent / "Makefile").read_text()
+    parsed = 0
+    for line in (line for block in readme_blocks("bash") for line in command_lines(block)):
+        if line.startswith(SHELL_ONLY):
+            continue
+        words = shlex.split(line)
+        if words[0] == "make":
+            assert re.search(rf"^{words[1]}:", makefile, flags=re.M), line
+            continue
+        parse, argv = parse_function(words)
+        fragment = argv[-1:] == ["..."]  # "--model decay --decay-rate ... ...": the flags shown must exist
+        try:
+            parse(argv[:-1] if fragment else argv)
+        except SystemExit:
+            error = capsys.readouterr().err
+            assert fragment and "the following arguments are required" in error, f"{line}\n{error}"
+        parsed += 1
+    assert parsed >= 25
+
+    # the Python blocks, in one namespace with a Spark session and label rows; the walkthrough's model name
+    from mlflow import MlflowClient
+
+    from tf_models.registry import tracking_uri
+
+    MlflowClient(tracking_uri()).set_registered_model_alias(onboarding.MODEL, "champion", "1")
+    users = [r["user_id"] for r in delta_rows(lake / Tables.FEATURE_TABLE, ["user_id"])][:20]
+    label_ts = datetime.combine(AS_OF, time(12), tzinfo=timezone.utc)
+    labels = spark.createDataFrame([(i, u, label_ts, i % 2) for i, u in enumerate(users)],
+                                   "label_id int, user_id string, label_ts timestamp, y int")
+    namespace = {"spark": spark, "labels": labels}
+    for block in readme_blocks("python"):
+        exec(block.replace("jobtrail_transformer", onboarding.MODEL), namespace)
+    assert namespace["model"].version == "1" and namespace["clean"].shape[0] > 0
+    assert namespace["jobs"].num_rows > 1 and namespace["sequences"].num_rows > 0
+    joined = namespace["training"].collect()
+    assert len(joined) == len(users) and all(r["user_embedding"] is not None for r in joined)
+
+    (sql,) = readme_blocks("sql")
+    labels.createOrReplaceTempView("labels")
+    sql = (sql.replace("delta.`data/", f"delta.`{lake}/").replace("jobtrail_transformer", onboarding.MODEL)
+           .replace("model_version = '3'", "model_version = '1'"))
+    rows = spark.sql(sql).collect()
+    assert len(rows) == len(users) and all(r["user_embedding"] is not None for r in rows)
