@@ -75,6 +75,10 @@ USER_PROFILE = pa.schema(
 
 PARTITION_COLUMN = "ds"
 
+DEFAULT_MAX_QUARANTINE_SHARE = 0.5
+"""The share of a run's input rows ingest may quarantine before it exits non-zero (after writing): more usually
+means a wrong mapping (``ingest --max-quarantine-share``, the history-load DAG's ``max_quarantine_share``)."""
+
 
 class Tables:
     """Names of the tables the pipeline writes, relative to the data root."""

@@ -47,7 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any
 
 from jobtrail.argtypes import cli_path, iso_datetime, location, number
-from jobtrail.contracts import EVENT_TYPES, RAW_EVENT, REQUIRED_EVENT_COLUMNS, Tables
+from jobtrail.contracts import DEFAULT_MAX_QUARANTINE_SHARE, EVENT_TYPES, RAW_EVENT, REQUIRED_EVENT_COLUMNS, Tables
 from jobtrail.errors import ConfigError, DataContractError
 from spark_jobs.common import add_data_root, data_root, iso_date
 
@@ -79,8 +79,6 @@ REASON_HINTS: dict[str, str] = {
     "wrong_day": "--ds / --start and --end (the rows' UTC days lie outside them)",
 }
 """Per reason, the mapping key or flag to check when a run quarantines most of its input."""
-DEFAULT_MAX_QUARANTINE_SHARE = 0.5
-"""A run quarantining more of its input than this exits non-zero (after writing the quarantine)."""
 REQUIRED_INPUT_COLUMNS: tuple[str, ...] = (*REQUIRED_EVENT_COLUMNS, "job_id")
 """Contract columns an input must provide (by name or through ``columns``)."""
 

@@ -28,7 +28,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from jobtrail.contracts import Tables
+from jobtrail.contracts import DEFAULT_MAX_QUARANTINE_SHARE, Tables
 from jobtrail.errors import ConfigError
 from jobtrail.orchestration.validation import (
     check_alias,
@@ -66,8 +66,6 @@ HISTORY_PARAMS: tuple[str, ...] = ("start", "end", "inputs", "input_format", "ma
                                    *CATALOG_PARAMS, "window", "lookback_days")
 MAX_HISTORY_DAYS = 3 * 366
 """The longest range one history load takes (three years; load longer exports in several runs)."""
-DEFAULT_MAX_QUARANTINE_SHARE = 0.5
-"""spark_jobs.ingest_config.DEFAULT_MAX_QUARANTINE_SHARE (no Spark import here)."""
 
 
 def check_known(params: Mapping[str, Any], known: tuple[str, ...], dag: str) -> None:

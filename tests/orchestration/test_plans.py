@@ -171,7 +171,6 @@ def test_history_plan_args_parse_as_intended(tmp_path):
     from jobtrail.orchestration import plans
     from spark_jobs import inference_inputs, ingest_config, job_table, timelines
 
-    assert plans.DEFAULT_MAX_QUARANTINE_SHARE == ingest_config.DEFAULT_MAX_QUARANTINE_SHARE
     (tmp_path / "maps").mkdir()
     (tmp_path / "maps" / "events.json").write_text('{"format": "csv", "columns": {"uid": "user_id"}}')
     plan = plans.history_plan({"start": "2026-04-01", "end": "2026-10-06", "inputs": ["exports/events.csv",
