@@ -3,10 +3,11 @@
 Contract :data:`jobtrail.contracts.USER_EMBEDDING` (key ``user_id, model_name, model_version, as_of_date``),
 partitioned by ``as_of_date``. Rules every writer follows (``spark_jobs/infer.py`` is the one writer):
 
-- **Idempotent per (as_of_date, model)**: :func:`write_partition` replaces exactly the rows of one
-  ``as_of_date`` and one (``model_name``, ``model_version``) with ``replaceWhere``; other days and models are
-  untouched, so a retried run leaves one set of rows and days can be written in any order. Every commit
-  carries ``userMetadata`` (JSON: run id, model, as-of).
+- **Idempotent per (as_of_date, model)**: :func:`write_partition` makes the rows of one ``as_of_date`` and one
+  (``model_name``, ``model_version``) exactly the run's with one ``MERGE`` scoped to that slice (changed rows
+  updated, new ones inserted, gone ones deleted, unchanged ones untouched); other days and models are untouched,
+  so a retried run leaves one set of rows and days can be written in any order. Every commit carries
+  ``userMetadata`` (JSON: run id, model, as-of).
 - **Fixed dimension and storage**: the table is created with the properties below and a CHECK constraint
   ``embedding_size`` (every row has ``embedding_dim`` = the table's dimension and an embedding of that size);
   a write with another dimension, storage or schema fails with a :class:`DataContractError` before anything
@@ -27,12 +28,14 @@ partitioned by ``as_of_date``. Rules every writer follows (``spark_jobs/infer.py
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from functools import reduce
 from pathlib import Path
 
 import pyarrow as pa
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -199,47 +202,65 @@ def ensure_table(spark: SparkSession, spec: TableSpec) -> dict[str, str]:
     return props
 
 
-def replace_predicate(as_of: date, model_name: str, model_version: str) -> str:
+def replace_predicate(as_of: date, model_name: str, model_version: str, *, alias: str | None = None) -> str:
+    """The SQL predicate of one (``as_of``, model) slice; ``alias`` qualifies the columns (``t.as_of_date``)."""
     def quote(value: str) -> str:
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-    return (f"as_of_date = '{as_of.isoformat()}' AND model_name = {quote(model_name)} "
-            f"AND model_version = {quote(model_version)}")
+    at = f"{alias}." if alias else ""
+    return (f"{at}as_of_date = '{as_of.isoformat()}' AND {at}model_name = {quote(model_name)} "
+            f"AND {at}model_version = {quote(model_version)}")
 
 
-def keep_computed_at(rows: DataFrame, current: DataFrame) -> DataFrame:
-    """``rows`` with the ``computed_at`` of ``current`` (the rows they replace) wherever a user's every other value
-    is the same: a rerun or backfill with the same inputs and model leaves the partition equal in content, and
-    ``computed_at`` says when a value was first written. Changed and new rows keep their own time."""
-    values = [c for c in rows.columns if c != "computed_at"]
-    old = current.select(*[F.col(c).alias(f"_old_{c}") for c in [*values, "computed_at"]])
-    same = reduce(lambda a, b: a & b, [F.col(c).eqNullSafe(F.col(f"_old_{c}")) for c in values])
-    joined = rows.join(old, F.col("user_id") == F.col("_old_user_id"), "left")
-    return joined.select(*values, F.when(same, F.col("_old_computed_at")).otherwise(F.col("computed_at"))
-                         .alias("computed_at")).select(*rows.columns)
+@contextmanager
+def commit_metadata(spark: SparkSession, meta: str) -> Iterator[None]:
+    """``userMetadata`` of the Delta commits made inside the block (for commands without a writer option)."""
+    key = "spark.databricks.delta.commitInfo.userMetadata"
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, meta)
+    try:
+        yield
+    finally:
+        spark.conf.unset(key) if before is None else spark.conf.set(key, before)
 
 
 def write_partition(spark: SparkSession, df: DataFrame, spec: TableSpec, as_of: date, *, user_metadata: dict,
                     properties: dict[str, str] | None = None) -> None:
-    """Replace the rows of (``as_of``, ``spec``'s model) with ``df``; update properties; register the name.
+    """Make the rows of (``as_of``, ``spec``'s model) exactly ``df``; update properties; register the name.
 
-    ``df`` must have the table's stored schema (:func:`table_schema`) and only rows of that day and model.
-    ``properties``: what :func:`ensure_table` returned, when the caller already checked the table.
-    Unchanged rows keep their ``computed_at`` (:func:`keep_computed_at`), so a rerun is a no-op in content.
+    ``df`` must have the table's stored schema (:func:`table_schema`) and only rows of that day and model. One
+    ``MERGE`` commit scoped to the slice: a user whose values changed is updated (with ``df``'s ``computed_at``),
+    a new user inserted, a user no longer in ``df`` deleted; an unchanged row is left as it is, ``computed_at``
+    included, so a rerun or a backfill with the same inputs and model changes nothing and ``computed_at`` says when
+    a value was first written. The slice's gone users travel in the source flagged ``_gone`` (a matched delete)
+    rather than through ``whenNotMatchedBySource``: Delta applies that clause to the whole target and rewrote
+    every other day's files (tests/feature_store/test_feature_table.py). ``properties``: what
+    :func:`ensure_table` returned, when the caller already checked the table.
     """
+    from delta.tables import DeltaTable
+
     expected = table_schema(spec.storage)
     problems = _schema_problems(df.schema, expected)
     if problems:
         raise DataContractError("rows to write do not match the feature table schema: " + "; ".join(problems))
     props = properties if properties is not None else ensure_table(spark, spec)
     meta = json.dumps(user_metadata, sort_keys=True, default=str)
-    predicate = replace_predicate(as_of, spec.model_name, spec.model_version)
-    df = keep_computed_at(df.select(*expected.names), read_table(spark, spec.path).where(predicate))
+    rows = df.select(*expected.names)
+    gone = (read_table(spark, spec.path).where(replace_predicate(as_of, spec.model_name, spec.model_version))
+            .select(*expected.names).join(rows.select("user_id"), "user_id", "left_anti"))
+    source = rows.withColumn("_gone", F.lit(False)).unionByName(gone.withColumn("_gone", F.lit(True)))
+    values = {c: f"s.`{c}`" for c in expected.names}
+    changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in expected.names if c != "computed_at")
+    target = replace_predicate(as_of, spec.model_name, spec.model_version, alias="t")
+    merge = (DeltaTable.forPath(spark, str(spec.path)).alias("t")
+             .merge(source.alias("s"), f"t.user_id = s.user_id AND {target}")
+             .whenMatchedDelete(condition="s._gone")
+             .whenMatchedUpdate(condition=changed, set=values)
+             .whenNotMatchedInsert(condition="NOT s._gone", values=values))
     try:
-        (df.write.format("delta").mode("overwrite")
-         .option("replaceWhere", predicate)
-         .option("userMetadata", meta).save(str(spec.path)))
-    except PySparkException as e:
+        with commit_metadata(spark, meta):
+            merge.execute()
+    except (PySparkException, Py4JJavaError) as e:  # a MERGE's constraint violation comes as the raw Java error
         if CONSTRAINT in str(e):
             raise DataContractError(f"rows for {as_of} break the feature table's {CONSTRAINT} constraint: every "
                                     f"embedding must have dimension {props.get(PROP_DIM)} ({e})") from e
@@ -254,14 +275,9 @@ def _update_properties(spark: SparkSession, spec: TableSpec, current: dict[str, 
     changed = {k: v for k, v in wanted.items() if current.get(k) != v}
     if not changed:
         return
-    key = "spark.databricks.delta.commitInfo.userMetadata"
-    before = spark.conf.get(key, None)
-    spark.conf.set(key, meta)
-    try:
-        pairs = ", ".join(f"'{k}' = '{v}'" for k, v in changed.items())
+    pairs = ", ".join(f"'{k}' = '{v}'" for k, v in changed.items())
+    with commit_metadata(spark, meta):
         spark.sql(f"ALTER TABLE {sql_name(spec.path)} SET TBLPROPERTIES ({pairs})")
-    finally:
-        spark.conf.unset(key) if before is None else spark.conf.set(key, before)
 
 
 def register(spark: SparkSession, name: str, path: str | Path) -> None:

@@ -51,7 +51,7 @@ def test_int8_table_reads_the_same_in_spark_and_deltalake_with_time_travel(spark
     arrow_rows = sorted(zip(arrow.column("user_id").to_pylist(), map(str, arrow.column("as_of_date").to_pylist()),
                             map(tuple, arrow.column("embedding").to_pylist())))
     assert arrow_rows == spark_rows
-    first_day_version = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").where("operation = 'WRITE'").agg(F.min("version")).first()[0]
+    first_day_version = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").where("operation = 'MERGE'").agg(F.min("version")).first()[0]
     old = load_features(path, version=first_day_version)
     assert set(old.column("as_of_date").to_pylist()) == {days[0]}
     assert ft.table_properties(spark, path)["jobtrail.embedding.storage"] == "int8"
@@ -75,3 +75,39 @@ def test_a_table_created_without_its_constraint_gets_it_on_the_next_write(spark,
                 injected="the table created (commit 0) without the ADD CONSTRAINT commit that follows it",
                 happened="the next run's ensure_table found the CHECK missing and added it before writing",
                 tables="feature table with the embedding_size CHECK constraint (dimension 4)")
+
+
+def test_a_rewrite_of_one_day_merges_only_that_slice(spark, feature_table, tmp_path):
+    """One MERGE commit: a changed user updated with its new computed_at, a gone user deleted, the unchanged rows
+    (computed_at included) and every other day and model version left as they were — their files not rewritten."""
+    path = tmp_path / "merged"
+    rows = spark.createDataFrame(pa.Table.from_pandas(feature_table.rows, USER_EMBEDDING, preserve_index=False))
+    spec, day, other = ft.TableSpec(path, 4, "m", "1"), date(2026, 10, 2), date(2026, 10, 3)
+    for d in (day, other):
+        ft.write_partition(spark, rows.where((F.col("as_of_date") == F.lit(d)) & (F.col("model_version") == "1")),
+                           spec, d, user_metadata={"run": "first"})
+    before = {(r.user_id, r.as_of_date): r for r in ft.read_table(spark, path).collect()}
+    files = {r.path for r in spark.read.format("delta").load(str(path)).select(F.input_file_name().alias("path"))
+             .where(F.col("path").contains(f"as_of_date={other}")).collect()}
+    part = rows.where((F.col("as_of_date") == F.lit(day)) & (F.col("model_version") == "1"))
+    users = sorted(r.user_id for r in part.select("user_id").collect())
+    changed, gone = users[0], users[-1]
+    later = F.lit("2026-10-25 00:00:00").cast("timestamp")
+    rewrite = (part.where(F.col("user_id") != gone)
+               .withColumn("computed_at", later)  # a rerun stamps every row; only the changed one keeps it
+               .withColumn("n_events", F.when(F.col("user_id") == changed, F.lit(999)).otherwise(F.col("n_events"))))
+    ft.write_partition(spark, rewrite.select(*ft.table_schema().names), spec, day, user_metadata={"run": "again"})
+
+    after = {(r.user_id, r.as_of_date): r for r in ft.read_table(spark, path).collect()}
+    assert set(after) == set(before) - {(gone, day)}
+    assert after[(changed, day)].n_events == 999 and after[(changed, day)].computed_at != before[(changed, day)].computed_at
+    unchanged = [k for k in after if k != (changed, day)]
+    assert all(after[k] == before[k] for k in unchanged)
+    last = spark.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1").first()
+    assert last.operation == "MERGE" and last.userMetadata == '{"run": "again"}'
+    metrics = last.operationMetrics
+    assert (metrics["numTargetRowsUpdated"], metrics["numTargetRowsDeleted"], metrics["numTargetRowsInserted"]) == \
+        ("1", "1", "0")
+    still = {r.path for r in spark.read.format("delta").load(str(path)).select(F.input_file_name().alias("path"))
+             .where(F.col("path").contains(f"as_of_date={other}")).collect()}
+    assert still == files  # the other day's files untouched

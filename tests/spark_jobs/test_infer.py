@@ -132,7 +132,7 @@ def test_rerun_replaces_one_set_of_rows_and_time_travel_reads_the_old_one(spark,
 
     old = ft.read_features(spark, path, version=version_before)  # time travel: the incremental run's rows
     assert old.where((F.col("as_of_date") == DAY2) & (F.col("user_id") == "u3")).first().is_fallback
-    history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").where("operation = 'WRITE'").orderBy("version")
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").where("operation = 'MERGE'").orderBy("version")
     metas = [json.loads(r.userMetadata) for r in history.collect()]
     assert [(m["run_id"], m["model_version"], m["as_of"], m["mode"]) for m in metas] == [
         ("r1", "1", str(DAY1), "full"), ("r2", "1", str(DAY2), "incremental"), ("r3", "1", str(DAY2), "full")]
@@ -212,10 +212,10 @@ def test_rerun_and_backfill_leave_the_content_equal_and_newer_days_untouched(spa
     result = infer.run(spark, infer.parse_args(argv(root, model, day, "backfill", "--mode", mode, "--run-id", "rerun")))
     assert result["previous_as_of"] == str(DAY1)  # a rerun of day 2 carries from day 1, as its first run did
     assert table_content(path) == first
-    versions = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").where("operation = 'WRITE'").count()
+    versions = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").where("operation = 'MERGE'").count()
     reliability(area="rerun and backfill", case="feature table: backfill an older day after a newer one, rerun the newer",
                 injected=f"infer {DAY1} (full), {DAY2} (incremental), then {DAY1} again, then {DAY2} again",
-                happened=f"{versions} WRITE commits; {DAY1} replaced by equal rows, {DAY2}'s data files untouched by the "
+                happened=f"{versions} MERGE commits; {DAY1} replaced by equal rows, {DAY2}'s data files untouched by the "
                          f"backfill; the rerun of {DAY2} carried forward from {DAY1} as before",
                 tables=f"{len(first)} rows, every column equal to the first runs' (computed_at kept: unchanged rows "
                        "keep the time they were first written)")
