@@ -119,10 +119,38 @@ def test_params_are_typed_and_complete(daily, training, history):
             assert param.schema.get("title"), f"{dag.dag_id}.{name} has no title"
             assert param.schema.get("section"), f"{dag.dag_id}.{name} is in no form section"
     assert daily.params.validate()["model_alias"] == "champion"
+    assert training.params.get_param("baselines").schema["examples"] == ["mean", "decay"]  # a pick list in the form
+    assert daily.params.get_param("input_format").schema["values_display"][None] == "the mapping's (else parquet)"
     assert training.params.validate()["aggregator"] == "transformer"
     assert training.params.get_param("aggregator").schema["enum"] == ["mean", "decay", "cnn", "transformer", "multiseq"]
     assert training.params.get_param("window").schema["minimum"] == 8
     assert training.params.get_param("window").schema["maximum"] == 256
+
+
+def bounded(schema: dict) -> bool:
+    """A choice list, a numeric range, a pattern, or a bounded list of bounded items."""
+    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    if "boolean" in types or "enum" in schema:
+        return True
+    if {"integer", "number"} & set(types):
+        return "maximum" in schema and ("minimum" in schema or "exclusiveMinimum" in schema)
+    if "array" in types:
+        return "maxItems" in schema or "enum" in schema["items"] or "examples" in schema
+    return "pattern" in schema
+
+
+def test_every_form_field_says_what_it_takes(daily, training, history):
+    """The rendered form of each DAG: every field has a description and a bound or a choice list, and a number's
+    description shows the range its schema checks."""
+    from jobtrail.orchestration.params import bounds
+
+    for dag in (daily, training, history):
+        for name, param in dag.params.items():
+            rendered = json.loads(json.dumps(dag.params.get_param(name).dump(), default=str))
+            where = f"{dag.dag_id}.{name}"
+            assert len(rendered["description"] or "") > 20, f"{where} has no description"
+            assert bounded(rendered["schema"]), f"{where} has neither a bound nor choices"
+            assert bounds(rendered["schema"]) in rendered["description"], f"{where} does not show its range"
 
 
 @pytest.mark.parametrize("conf", [
