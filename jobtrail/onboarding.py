@@ -16,7 +16,9 @@ writes ``--doc`` with each command and its output; a failing command stops it (e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import io
 import json
 import os
 import shlex
@@ -224,21 +226,26 @@ def steps(lake: str = "lake") -> list[Step]:
     ]
 
 
-def run_step(step: Step, cwd: Path) -> tuple[str, float]:
-    """Run one step in ``cwd``; its output as the doc shows it, and the seconds it took."""
+def run_step(step: Step, cwd: Path, *, in_process: bool = False) -> tuple[str, float]:
+    """Run one step in ``cwd``, in its own process unless ``in_process``; its output as the doc shows it, and
+    the seconds it took."""
     started = time.perf_counter()
     if step.shown in ("head", "file"):
         path = cwd / step.argv[-1]
         lines = path.read_text().splitlines()
         return "\n".join(lines[: int(step.argv[1].lstrip("-"))] if step.shown == "head" else lines), 0.0
-    command = [sys.executable, "-m", "jobtrail.cli", *step.argv]
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=_env())
+    if in_process:
+        code, stdout, stderr = _in_process(step.argv, cwd)
+    else:
+        done = subprocess.run([sys.executable, "-m", "jobtrail.cli", *step.argv], cwd=cwd, capture_output=True,
+                              text=True, env=_env())
+        code, stdout, stderr = done.returncode, done.stdout, done.stderr
     seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise JobtrailError(f"walkthrough step {step.title!r} failed (exit {done.returncode}): jobtrail "
+    if code != 0:
+        tail = "\n".join(stderr.strip().splitlines()[-15:])
+        raise JobtrailError(f"walkthrough step {step.title!r} failed (exit {code}): jobtrail "
                             f"{shlex.join(step.argv)}\n{tail}")
-    last = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
+    last = json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
     shown = json.dumps(_shorten(last), indent=1, ensure_ascii=False)
     if step.shown == "report":
         section = (cwd / last["doc"]).read_text().split("### Aggregators", 1)[1].lstrip().split("\n\n", 2)[1]
@@ -255,6 +262,28 @@ def _shorten(value: Any, depth: int = 0) -> Any:
     if isinstance(value, float):
         return round(value, 4)
     return value
+
+
+def _in_process(argv: tuple[str, ...], cwd: Path) -> tuple[int, str, str]:
+    """``jobtrail ARGV`` called in this process, in ``cwd`` with the environment :func:`_env` gives a subprocess
+    (the test suite's way: one JVM and one TensorFlow for every step). Exit code, stdout and stderr."""
+    from jobtrail.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = {k: os.environ.get(k) for k in ("JOBTRAIL_DATA_ROOT", "MLFLOW_TRACKING_URI")}
+    here = Path.cwd()
+    for key in saved:
+        os.environ.pop(key, None)
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(argv))
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    finally:
+        os.chdir(here)
+        os.environ.update({k: v for k, v in saved.items() if v is not None})
+    return code, out.getvalue(), err.getvalue()
 
 
 def _env() -> dict[str, str]:
@@ -308,8 +337,10 @@ def render(rows: list[tuple[Step, str, float]], facts: dict[str, Any], seconds: 
     return "\n".join(lines)
 
 
-def run(work: Path, doc: Path | None, *, log=print) -> dict[str, Any]:
-    """The whole walkthrough in ``work`` (replaced); writes ``doc`` when given. Returns the facts and outputs."""
+def run(work: Path, doc: Path | None, *, log=print, in_process: bool = False) -> dict[str, Any]:
+    """The whole walkthrough in ``work`` (replaced); writes ``doc`` when given. Returns the facts, the commands
+    and their outputs. ``in_process``: every command called in this process on absolute paths (the test suite's
+    way, :func:`_in_process`), instead of one process per command from ``work`` (what the doc shows)."""
     from jobtrail.synthetic.config import GeneratorConfig
     from jobtrail.synthetic.generate import generate
 
@@ -319,8 +350,9 @@ def run(work: Path, doc: Path | None, *, log=print) -> dict[str, Any]:
     generate(GeneratorConfig(users=USERS, days=DAYS, seed=SEED, start=START), work / "synthetic")
     facts = portal_export(work / "synthetic", lake / "exports")
     rows = []
-    for step in steps():
-        output, took = run_step(step, work)
+    walk = steps(str(lake.resolve())) if in_process else steps()
+    for step in walk:
+        output, took = run_step(step, work, in_process=in_process)
         log(json.dumps({"step": step.title, "seconds": round(took, 1)}))
         rows.append((step, output, took))
     seconds = time.perf_counter() - started
@@ -328,7 +360,7 @@ def run(work: Path, doc: Path | None, *, log=print) -> dict[str, Any]:
         doc.parent.mkdir(parents=True, exist_ok=True)
         doc.write_text(render(rows, facts, seconds))
     return {"facts": facts, "outputs": {s.title: o for s, o, _ in rows}, "seconds": round(seconds, 1),
-            "lake": str(lake)}
+            "lake": str(lake), "commands": [_command(s) for s in walk]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,8 @@
 One export, made from the synthetic generator and disguised as a job portal's (renamed columns, epoch
 milliseconds, ``bookmark``/``delete``/``shown``, attributes inline, a separate ``;``-separated catalogue with
 decimal-comma salaries): ``jobtrail_history_load`` runs on it under ``dag.test()`` with real Airflow, Spark and
-Delta; the walkthrough runs every command of the doc in its own process, through training, the gate, inference
-and ``jobtrail evaluate --data-root``.
+Delta; the walkthrough runs every command of the doc (called in this process; ``make onboarding`` runs each in
+its own), through training, the gate, inference and ``jobtrail evaluate --data-root``.
 """
 
 from __future__ import annotations
@@ -108,15 +108,16 @@ def test_history_load_dag_on_the_walkthrough_export(export, dagbag, root_env, tm
 
 
 @pytest.fixture(scope="module")
-def walkthrough(tmp_path_factory) -> tuple[dict, Path]:
-    """docs/onboarding.md's commands run in a fresh folder: the result and the doc written."""
+def walkthrough(spark, tmp_path_factory) -> tuple[dict, Path]:
+    """docs/onboarding.md's commands run in a fresh folder — called in this process, on the suite's Spark session
+    (``make onboarding`` runs each in its own process) —: the result and the doc written."""
     work = tmp_path_factory.mktemp("walkthrough")
     doc = work / "onboarding.md"
-    return onboarding.run(work / "work", doc, log=lambda line: None), doc
+    return onboarding.run(work / "work", doc, log=lambda line: None, in_process=True), doc
 
 
 def test_the_walkthrough_runs_end_to_end(walkthrough):
-    """Every command of docs/onboarding.md in its own process, from the export to an evaluation report."""
+    """Every command of docs/onboarding.md, from the export to an evaluation report."""
     result, doc = walkthrough
     lake = Path(result["lake"])
     ingest = json.loads(result["outputs"]["Ingest the whole history in one run"])
@@ -124,8 +125,9 @@ def test_the_walkthrough_runs_end_to_end(walkthrough):
     assert ingest["quarantined_by_reason"]["unknown_event_type"] == 2
     assert ingest["input_rows"] == result["facts"]["events"]
     text = doc.read_text()
-    for step in onboarding.steps():
-        assert onboarding._command(step) in text  # the doc shows every command that ran
+    assert len(result["commands"]) == len(onboarding.steps())
+    for command in result["commands"]:
+        assert command in text  # the doc shows every command that ran
     features = [r for r in delta_rows(lake / Tables.FEATURE_TABLE, ["as_of_date", "is_fallback"])
                 if r["as_of_date"] == AS_OF]
     assert len(features) == onboarding.USERS and not any(r["is_fallback"] for r in features)
