@@ -23,7 +23,8 @@ from jobtrail.settings import Settings
 def add_data_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-root", type=cli_path, default=None,
-        help="root of the tables (default: $JOBTRAIL_DATA_ROOT or ./data); table paths default to <root>/<table>",
+        help="root of the tables (default: $JOBTRAIL_DATA_ROOT or the repository's data/); table paths default to "
+             "<root>/<table>",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -94,6 +95,10 @@ _RELIABILITY = pytest.StashKey[ReliabilityLog]()
 
 def pytest_configure(config):
     config.stash[_RELIABILITY] = ReliabilityLog()
+    # py4j logs "Closing down clientserver connection" at INFO from __del__ as the interpreter exits, after the
+    # handlers' streams are closed: a "Logging error" traceback after the summary of a green run. Its INFO lines
+    # say nothing a test needs.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 def pytest_collection_modifyitems(config, items):

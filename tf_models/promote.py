@@ -64,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> PromoteArgs:
     p.add_argument("--job-table", type=cli_path, default=None, help="default: <examples>/job_side_table")
     p.add_argument("--data-root", type=cli_path, default=None,
                    help="data root whose MLflow store (<root>/mlflow) holds the model (default: $JOBTRAIL_DATA_ROOT "
-                        "or ./data; MLFLOW_TRACKING_URI overrides the store)")
+                        "or the repository's data/; MLFLOW_TRACKING_URI overrides the store)")
     p.add_argument("--min-improvement", type=number(0, 1), default=0.0, help="margin the candidate's gate metric must exceed")
     p.add_argument("--baseline-model", dest="baseline_models", type=cli_path, action="append", default=[],
                    help="a SavedModel trained beside the candidate (e.g. the mean/decay baselines) that it must "

@@ -127,7 +127,7 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     p.add_argument("--out", type=cli_path, required=True, help="run folder: saved_model, backup, logs, result.json")
     p.add_argument("--data-root", type=cli_path, default=None,
                    help="data root whose MLflow store (<root>/mlflow) the run is logged to (default: "
-                        "$JOBTRAIL_DATA_ROOT or ./data; MLFLOW_TRACKING_URI overrides the store)")
+                        "$JOBTRAIL_DATA_ROOT or the repository's data/; MLFLOW_TRACKING_URI overrides the store)")
     p.add_argument("--epochs", type=int_range(1, 1000), default=5)
     p.add_argument("--batch-size", type=int_range(1, 2**20), default=512, help="global batch size")
     p.add_argument("--embedding-dim", type=int_range(1, 4096), default=64, help="D, the job embedding width")
