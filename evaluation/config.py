@@ -24,12 +24,14 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 
 from jobtrail.errors import ConfigError
+from jobtrail.knobs import WINDOW
 from tf_models.config import AGGREGATOR_NAMES, DECAY_GRID
 
 WINDOWS = (8, 16, 32, 64, 128, 256)
 """The window lengths W the write-ups compare (contexts hold W − 1 events)."""
 
-BASE_WINDOW = 32
+BASE_WINDOW = WINDOW.default
+"""The window of the headline runs: the pipeline's default (jobtrail.knobs.WINDOW)."""
 
 
 @dataclass(frozen=True)

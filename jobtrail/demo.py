@@ -29,12 +29,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from jobtrail.argtypes import int_range
 from jobtrail.contracts import RAW_EVENT, Tables, with_partition
 from jobtrail.errors import JobtrailError
+from jobtrail.knobs import AGGREGATORS, WINDOW
 from jobtrail.settings import Settings
 
 MARKER = ".jobtrail-demo"
-AGGREGATORS = ("mean", "decay", "cnn", "transformer", "multiseq")
 
 
 def _clock(started: float) -> str:
@@ -145,7 +146,7 @@ def pandas_sample(table: Path, as_of: date) -> str:
     return df[["user_id", "as_of_date", "model_version", "n_events", "is_fallback", "embedding"]].head(3).to_string()
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("data/demo"))
     parser.add_argument("--users", type=int, default=2_000)
@@ -156,12 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=64,
                         help="the demo's ~1,100 training sequences need small batches to get enough steps")
-    parser.add_argument("--window", type=int, default=32)
+    parser.add_argument("--window", type=int_range(WINDOW.minimum, WINDOW.maximum), default=WINDOW.default,
+                        help=WINDOW.help)
     parser.add_argument("--keep", action="store_true", help="reuse --out instead of starting from scratch")
     args = parser.parse_args(argv)
     if args.days < 8:
         parser.error("--days must be at least 8 (history, validation days and two daily runs)")
+    return args
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     from jobtrail.orchestration.embedded import airflow_env, dags_test, migrate
     from jobtrail.synthetic.config import GeneratorConfig
     from jobtrail.synthetic.generate import generate

@@ -41,6 +41,7 @@ import numpy as np
 from jobtrail.argtypes import MAX_TARGET_GAP_S
 from jobtrail.contracts import EVENT_TYPE_IDS
 from jobtrail.errors import ConfigError
+from jobtrail.knobs import WINDOW
 from spark_jobs.windows import SECOND_US, UserTimeline, check_labels, context, draw_negative
 
 DAY_US = 86_400 * SECOND_US
@@ -51,7 +52,7 @@ _NO_JOBS = np.array([], dtype=np.int32)
 class SequenceConfig:
     """How sequences are cut. ``window`` is W: a row holds L = W − 1 positions. ``chunk_stride`` None means L."""
 
-    window: int = 32
+    window: int = WINDOW.default
     chunk_stride: int | None = None
     min_events: int = 4
     positive_types: tuple[str, ...] = ("apply", "save")
@@ -67,8 +68,7 @@ class SequenceConfig:
     seed: int = 7
 
     def __post_init__(self) -> None:
-        if not 8 <= self.window <= 256:
-            raise ConfigError(f"window size W must be between 8 and 256, got {self.window}")
+        WINDOW.check(self.window)
         if self.chunk_stride is None:
             object.__setattr__(self, "chunk_stride", self.window - 1)  # non-overlapping chunks
         if not 1 <= self.chunk_stride <= 256:

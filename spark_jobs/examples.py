@@ -44,6 +44,7 @@ from pyspark.sql import functions as F
 from jobtrail.argtypes import cli_path, int_range, names, number, seed, target_gap
 from jobtrail.contracts import EVENT_TYPES, TRAINING_EXAMPLE, TRAINING_SEQUENCE, Tables
 from jobtrail.errors import ConfigError, DataContractError
+from jobtrail.knobs import WINDOW
 from spark_jobs import chunks
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta
 from spark_jobs.schemas import spark_schema
@@ -139,7 +140,8 @@ def parse_args(argv: list[str] | None = None) -> ExampleArgs:
     parser.add_argument("--timelines", type=cli_path, default=None, help="timelines Delta table")
     parser.add_argument("--job-table", type=cli_path, default=None,
                         help="job side table (default: <out>/job_side_table)")
-    parser.add_argument("--window", type=int_range(8, 256), default=32, help="W, 8..256: contexts hold W-1 events")
+    parser.add_argument("--window", type=int_range(WINDOW.minimum, WINDOW.maximum), default=WINDOW.default,
+                        help=WINDOW.help)
     parser.add_argument("--stride", type=int_range(1, 256), default=None, help="windows: every S-th target (1)")
     parser.add_argument("--min-events", type=positive_int, default=4)
     parser.add_argument("--positive-types", type=names(EVENT_TYPES, what="event type"), default=("apply", "save"))

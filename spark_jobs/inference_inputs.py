@@ -38,6 +38,7 @@ from pyspark.sql import functions as F
 
 from jobtrail.argtypes import cli_path, int_range, number
 from jobtrail.contracts import INFERENCE_INPUT, Tables
+from jobtrail.knobs import WINDOW
 from spark_jobs import user_state
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta, write_days
 from spark_jobs.sequences import rows_to_table, user_sequences, user_timelines, with_job_index
@@ -203,7 +204,8 @@ def parse_args(argv: list[str] | None = None) -> InferenceInputArgs:
     parser.add_argument("--job-table", type=cli_path, required=True, help="job side table folder (Parquet)")
     parser.add_argument("--events", type=cli_path, default=None, help="clean events Delta table")
     parser.add_argument("--out", type=cli_path, default=None, help="inference inputs Delta table")
-    parser.add_argument("--window", type=int_range(8, 256), default=32, help="W: contexts hold W-1 events")
+    parser.add_argument("--window", type=int_range(WINDOW.minimum, WINDOW.maximum), default=WINDOW.default,
+                        help=WINDOW.help)
     parser.add_argument("--min-events", type=positive_int, default=1,
                         help="users with fewer events are flagged below_min_events (carried forward or cold start); "
                              "default 1: every user with an event gets a computed embedding (the causal models "

@@ -46,12 +46,13 @@ from pyspark.sql import functions as F
 from jobtrail.argtypes import cli_path, int_range, number
 from jobtrail.contracts import USER_STATE, Tables
 from jobtrail.errors import DataContractError
+from jobtrail.knobs import WINDOW
 from spark_jobs.common import add_data_root, data_root, iso_date, read_delta, write_days
 from spark_jobs.schemas import spark_schema
 from spark_jobs.sequences import event_type_id
 
-STATE_EVENTS = 255
-"""Events kept per user: the context of the widest window (W = 256)."""
+STATE_EVENTS = WINDOW.maximum - 1
+"""Events kept per user: the context of the widest window."""
 
 MAX_LOOKBACK_DAYS = 730
 """Users idle for longer leave the state, and per-day counts older than this are dropped."""

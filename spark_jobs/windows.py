@@ -33,6 +33,7 @@ import numpy as np
 
 from jobtrail.contracts import EVENT_TYPE_IDS
 from jobtrail.errors import ConfigError
+from jobtrail.knobs import WINDOW
 
 SECOND_US = 1_000_000
 MAX_DRAW_ATTEMPTS = 64
@@ -57,7 +58,7 @@ def check_labels(positive_types: tuple[str, ...], negative_types: tuple[str, ...
 class WindowConfig:
     """How examples are cut. ``window`` is W: a context holds up to W − 1 events."""
 
-    window: int = 32
+    window: int = WINDOW.default
     stride: int = 1
     min_events: int = 4
     positive_types: tuple[str, ...] = ("apply", "save")
@@ -71,8 +72,7 @@ class WindowConfig:
     seed: int = 7
 
     def __post_init__(self) -> None:
-        if not 8 <= self.window <= 256:
-            raise ConfigError(f"window size W must be between 8 and 256, got {self.window}")
+        WINDOW.check(self.window)
         if self.stride < 1 or self.min_events < 1 or self.negatives_per_positive < 0:
             raise ConfigError("stride and min_events must be >= 1 and negatives_per_positive >= 0")
         check_labels(self.positive_types, self.negative_types, self.random_negative_weight, self.dismiss_weight)

@@ -6,11 +6,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from jobtrail.errors import ConfigError
+from jobtrail.knobs import AGGREGATORS as AGGREGATOR_NAMES  # noqa: F401  (declared once, with the DAGs' list)
+from jobtrail.knobs import OBJECTIVES  # noqa: F401  (dense: tf_models.sequence_model; next-action: tf_models.model)
 
-AGGREGATOR_NAMES = ("mean", "decay", "cnn", "transformer", "multiseq")
-OBJECTIVES = ("dense", "next-action")
-"""``dense``: every position retrieves its next and future-window positives (tf_models.sequence_model, trained on
-``--format sequences``); ``next-action``: one target per sliding window (tf_models.model, ``--format windows``)."""
 FIXED_FORMULA = ("mean", "decay")
 ACTION_TYPES: tuple[str, ...] = ("apply", "save", "dismiss")
 """The action types mean and decay average by default (the training data's label types), in output order."""

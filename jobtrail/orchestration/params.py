@@ -11,15 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobtrail.orchestration.plans import (
-    AGGREGATORS,
-    BASELINES,
-    DEFAULT_ALIAS,
-    DEFAULT_MAX_QUARANTINE_SHARE,
-    DEFAULT_MODEL_NAME,
-    INPUT_FORMATS,
-    OBJECTIVES,
-)
+from jobtrail.knobs import AGGREGATOR_LABELS, AGGREGATORS, BASELINES, OBJECTIVES, WINDOW
+from jobtrail.orchestration.plans import DEFAULT_ALIAS, DEFAULT_MAX_QUARANTINE_SHARE, DEFAULT_MODEL_NAME, INPUT_FORMATS
 from jobtrail.orchestration.validation import (
     ALIAS_PATTERN,
     DATE_PATTERN,
@@ -62,8 +55,8 @@ def _model_name(section: str) -> Any:
 
 
 def _window(section: str, description: str) -> Any:
-    return _param(32, type="integer", minimum=8, maximum=256, title="Window size (W)", section=section,
-                  description=description)
+    return _param(WINDOW.default, type="integer", minimum=WINDOW.minimum, maximum=WINDOW.maximum,
+                  title="Window size (W)", section=section, description=description)
 
 
 def _lookback(section: str, description: str) -> Any:
@@ -145,9 +138,7 @@ def training_params() -> dict[str, Any]:
                                             "next-action": "one target per window (the seeds' baseline)"}),
         "aggregator": _param("transformer", type="string", enum=list(AGGREGATORS), title="Aggregator",
                              section=model, description="How a user's timeline becomes one embedding.",
-                             values_display={"mean": "mean per action type", "decay": "decaying mean",
-                                             "cnn": "1-D CNN", "transformer": "unified-timeline transformer",
-                                             "multiseq": "multi-sequence transformer"}),
+                             values_display=AGGREGATOR_LABELS),
         "embedding_dim": _param(64, type="integer", minimum=8, maximum=512, title="Embedding size (D)",
                                 section=model, description="Dimension of the user and job embeddings (the feature "
                                                            "table's width)."),
@@ -163,8 +154,7 @@ def training_params() -> dict[str, Any]:
                        description="Seeds the initialisation, shuffling and sampled negatives: the same seed on the "
                                    "same examples trains the same model."),
         "baselines": _param([], type="array", items={"type": "string", "enum": list(BASELINES)}, uniqueItems=True,
-                            examples=list(BASELINES), values_display={"mean": "mean per action type",
-                                                                      "decay": "decaying mean (rate grid)"},
+                            examples=list(BASELINES), values_display={b: AGGREGATOR_LABELS[b] for b in BASELINES},
                             title="Baselines to train for comparison", section=gate,
                             description=f"Any of {', '.join(BASELINES)}: trained on the same examples, reported next "
                                         f"to the candidate, never promoted; the candidate must beat them."),

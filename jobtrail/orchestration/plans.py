@@ -30,6 +30,7 @@ from typing import Any
 
 from jobtrail.contracts import DEFAULT_MAX_QUARANTINE_SHARE, Tables
 from jobtrail.errors import ConfigError
+from jobtrail.knobs import AGGREGATORS, BASELINES, OBJECTIVES, WINDOW  # noqa: F401  (params.py imports them here)
 from jobtrail.orchestration.validation import (
     check_alias,
     check_bool,
@@ -43,10 +44,6 @@ from jobtrail.orchestration.validation import (
     shown,
 )
 
-AGGREGATORS: tuple[str, ...] = ("mean", "decay", "cnn", "transformer", "multiseq")
-OBJECTIVES: tuple[str, ...] = ("dense", "next-action")
-"""tf_models.config.OBJECTIVES (no TensorFlow import here): the training objectives the DAG offers."""
-BASELINES: tuple[str, ...] = ("mean", "decay")
 INPUT_FORMATS: tuple[str, ...] = ("parquet", "json", "csv")
 DEFAULT_MODEL_NAME = "jobtrail_user_embeddings"
 DEFAULT_ALIAS = "champion"
@@ -83,6 +80,11 @@ def _midnight_utc(day: date) -> str:
     """``ingest --now``: the start of ``day`` (the end of the ingested days), so a rerun writes identical rows."""
     return datetime.combine(day, time(0), tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
+
+
+def _window(params: Mapping[str, Any]) -> int:
+    """The form's window, checked against :data:`jobtrail.knobs.WINDOW`."""
+    return check_int(params.get("window", WINDOW.default), "window", minimum=WINDOW.minimum, maximum=WINDOW.maximum)
 
 @dataclass(frozen=True)
 class CatalogSource:
@@ -255,7 +257,7 @@ class TrainingPlan:
     catalog: CatalogSource
     run_dir_key: str
     aggregator: str = "transformer"
-    window: int = 32
+    window: int = WINDOW.default
     stride: int | None = None
     negatives_per_positive: int = 1
     objective: str = "dense"
@@ -364,7 +366,7 @@ def training_plan(params: Mapping[str, Any], *, run_after: datetime, run_id: str
         catalog=catalog_source(params, data_root, end),
         run_dir_key=run_key(run_id),
         aggregator=check_choice(params.get("aggregator", "transformer"), "aggregator", AGGREGATORS),
-        window=check_int(params.get("window", 32), "window", minimum=8, maximum=256),
+        window=_window(params),
         stride=(None if params.get("stride") is None
                 else check_int(params.get("stride"), "stride", minimum=1, maximum=256)),
         objective=check_choice(params.get("objective", "dense"), "objective", OBJECTIVES),
@@ -394,7 +396,7 @@ class HistoryPlan:
     input_format: str | None = None
     mapping: Path | None = None
     max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE
-    window: int = 32
+    window: int = WINDOW.default
     lookback_days: int = 90
 
     @property
@@ -463,6 +465,6 @@ def history_plan(params: Mapping[str, Any], *, data_root: Path) -> HistoryPlan:
         mapping=None if mapping in (None, "") else inside_root(data_root, mapping, "mapping"),
         max_quarantine_share=check_number(params.get("max_quarantine_share", DEFAULT_MAX_QUARANTINE_SHARE),
                                           "max_quarantine_share", minimum=0.0, maximum=1.0),
-        window=check_int(params.get("window", 32), "window", minimum=8, maximum=256),
+        window=_window(params),
         lookback_days=check_int(params.get("lookback_days", 90), "lookback_days", minimum=1, maximum=730),
     )

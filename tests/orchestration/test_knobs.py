@@ -1,0 +1,94 @@
+"""Every interface follows the one declaration of a shared knob (jobtrail/knobs.py): the DAGs' trigger forms, the
+plans, each command line, the numpy cutters, the model registry and the evaluation's specs. Changing the window's
+default or bounds, or the aggregator list, there is the whole edit; a copy that drifts fails here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from jobtrail.errors import ConfigError
+from jobtrail.knobs import AGGREGATORS, BASELINES, OBJECTIVES, WINDOW
+
+EXAMPLES = ["--start", "2026-10-01", "--end", "2026-10-30", "--valid-from", "2026-10-28", "--out", "ex"]
+INPUTS = ["--as-of", "2026-10-31", "--job-table", "side"]
+TRAIN = ["--examples", "ex", "--out", "run"]
+
+
+def window_parsers():
+    """Every command line with a --window: (name, its parsed window, a minimal argument list)."""
+    from jobtrail import demo
+    from spark_jobs import examples, inference_inputs
+
+    return [("examples", lambda argv: examples.parse_args(argv).sequence.window, EXAMPLES),
+            ("examples --format windows", lambda argv: examples.parse_args(argv).window.window,
+             [*EXAMPLES, "--format", "windows"]),
+            ("inference-inputs", lambda argv: inference_inputs.parse_args(argv).window.window, INPUTS),
+            ("demo", lambda argv: demo.parse_args(argv).window, [])]
+
+
+def test_the_window_is_declared_once(tmp_path):
+    from evaluation.config import BASE_WINDOW
+    from jobtrail.orchestration.params import history_params, training_params
+    from jobtrail.orchestration.plans import history_plan, training_plan
+    from spark_jobs.chunks import SequenceConfig
+    from spark_jobs.user_state import STATE_EVENTS
+    from spark_jobs.windows import WindowConfig
+
+    for form in (training_params(), history_params()):
+        param = form["window"]
+        assert (param.value, param.schema["minimum"], param.schema["maximum"]) == (
+            WINDOW.default, WINDOW.minimum, WINDOW.maximum)
+    run_after = datetime(2026, 10, 31, 2, tzinfo=timezone.utc)
+    assert training_plan({}, run_after=run_after, run_id="r", data_root=tmp_path).window == WINDOW.default
+    for wrong in (WINDOW.minimum - 1, WINDOW.maximum + 1):
+        with pytest.raises(ConfigError, match="window"):
+            training_plan({"window": wrong}, run_after=run_after, run_id="r", data_root=tmp_path)
+        with pytest.raises(ConfigError, match="window"):
+            history_plan({"start": "2026-10-01", "end": "2026-10-30", "window": wrong}, data_root=tmp_path)
+    for name, window, minimal in window_parsers():
+        assert window(minimal) == WINDOW.default, name
+        assert window([*minimal, "--window", str(WINDOW.maximum)]) == WINDOW.maximum, name
+        for wrong in (WINDOW.minimum - 1, WINDOW.maximum + 1):
+            with pytest.raises(SystemExit):
+                window([*minimal, "--window", str(wrong)])
+    for config in (WindowConfig, SequenceConfig):
+        assert config().window == WINDOW.default
+        assert config(window=WINDOW.minimum).window == WINDOW.minimum
+        with pytest.raises(ConfigError, match="window size W"):
+            config(window=WINDOW.maximum + 1)
+    assert STATE_EVENTS == WINDOW.maximum - 1  # the state holds the widest window's context
+    assert BASE_WINDOW == WINDOW.default
+
+
+def test_the_model_names_are_declared_once(tmp_path):
+    from evaluation.cli import parse_args as evaluate_args
+    from evaluation.config import EvalConfig
+    from jobtrail import demo
+    from jobtrail.orchestration.params import training_params
+    from jobtrail.orchestration.plans import training_plan
+    from tf_models.aggregators import aggregator_classes
+    from tf_models.train import parse_args as train_args
+
+    form = training_params()
+    assert form["aggregator"].schema["enum"] == list(AGGREGATORS)
+    assert set(form["aggregator"].schema["values_display"]) == set(AGGREGATORS)
+    assert form["objective"].schema["enum"] == list(OBJECTIVES)
+    assert form["baselines"].schema["items"]["enum"] == form["baselines"].schema["examples"] == list(BASELINES)
+    assert set(BASELINES) <= set(AGGREGATORS)
+    assert list(aggregator_classes()) == list(AGGREGATORS)  # every name builds a layer
+    assert EvalConfig.__dataclass_fields__["models"].default == AGGREGATORS  # the evaluation trains every one
+    assert evaluate_args(["--models", ",".join(AGGREGATORS)]).models == AGGREGATORS
+    run_after = datetime(2026, 10, 31, 2, tzinfo=timezone.utc)
+    for name in AGGREGATORS:
+        assert train_args(["--model", name, *TRAIN]).model == name
+        assert demo.parse_args(["--aggregator", name]).aggregator == name
+        assert training_plan({"aggregator": name}, run_after=run_after, run_id="r", data_root=tmp_path).aggregator == name
+    for objective in OBJECTIVES:
+        assert train_args(["--model", "mean", "--objective", objective, *TRAIN]).objective == objective
+    for parse in (lambda: train_args(["--model", "lstm", *TRAIN]), lambda: demo.parse_args(["--aggregator", "lstm"])):
+        with pytest.raises(SystemExit):
+            parse()
+    with pytest.raises(ConfigError, match="aggregator"):
+        training_plan({"aggregator": "lstm"}, run_after=run_after, run_id="r", data_root=tmp_path)
