@@ -1,9 +1,10 @@
 """Run knobs declared once: the trigger forms, the plans, every command line and the evaluation read them here.
 
-A knob shared by several interfaces (the window W of examples, inference inputs, the DAG forms and the demo; the
-aggregator, objective and baseline names of training, the DAGs, the demo and the evaluation) is one declaration
-below. Change a default, a bound or a name here, and ``tests/orchestration/test_knobs.py`` checks that every interface follows:
-the Params' schemas, each CLI's parser, the plans and the evaluation's specs. Ground floor: no third-party import.
+A knob shared by several interfaces (the window W and the lookback of examples, inference inputs, the DAG forms
+and the demo; the aggregator, objective and baseline names of training, the DAGs, the demo and the evaluation) is
+one declaration below. Change a default, a bound or a name here, and ``tests/orchestration/test_knobs.py`` checks
+that every interface follows: the Params' schemas, each CLI's parser, the plans and the evaluation's specs.
+Ground floor: no third-party import.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class IntKnob:
 
 WINDOW = IntKnob("window", "window size W", 32, 8, 256, "W: a context holds the latest W-1 events")
 """The window of training examples and inference contexts (the model takes its window from the examples)."""
+LOOKBACK_DAYS = IntKnob("lookback_days", "lookback", 90, 1, 730, "days before the cutoff whose events count")
+"""How far back inference inputs look; the per-user state keeps users active within the longest lookback."""
 
 AGGREGATORS: tuple[str, ...] = ("mean", "decay", "cnn", "transformer", "multiseq")
 """Every sequence aggregator (``tf_models.aggregators.aggregator_classes`` builds each)."""

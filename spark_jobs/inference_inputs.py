@@ -38,7 +38,7 @@ from pyspark.sql import functions as F
 
 from jobtrail.argtypes import cli_path, int_range, number
 from jobtrail.contracts import INFERENCE_INPUT, Tables
-from jobtrail.knobs import WINDOW
+from jobtrail.knobs import LOOKBACK_DAYS, WINDOW
 from spark_jobs import user_state
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta, write_days
 from spark_jobs.sequences import rows_to_table, user_sequences, user_timelines, with_job_index
@@ -200,7 +200,8 @@ class InferenceInputArgs:
 def parse_args(argv: list[str] | None = None) -> InferenceInputArgs:
     parser = argparse.ArgumentParser(description="Build inference inputs for one as-of date.")
     parser.add_argument("--as-of", type=iso_date, required=True, help="cutoff = this date 00:00 UTC")
-    parser.add_argument("--lookback-days", type=int_range(1, 730), default=90)
+    parser.add_argument("--lookback-days", type=int_range(LOOKBACK_DAYS.minimum, LOOKBACK_DAYS.maximum),
+                        default=LOOKBACK_DAYS.default, help=LOOKBACK_DAYS.help)
     parser.add_argument("--job-table", type=cli_path, required=True, help="job side table folder (Parquet)")
     parser.add_argument("--events", type=cli_path, default=None, help="clean events Delta table")
     parser.add_argument("--out", type=cli_path, default=None, help="inference inputs Delta table")

@@ -22,7 +22,7 @@ How snapshot A is made (:func:`ensure`):
 - The write replaces partition A in one commit; snapshots more than ``--keep-days`` older than A are deleted
   afterwards (a backfill further back rebuilds from the clean events, which is slower, never wrong).
 
-Users whose last event is more than 730 days (the longest lookback) before A leave the state.
+Users whose last event is more than the longest lookback (730 days) before A leave the state.
 
     spark-submit spark_jobs/user_state.py --as-of 2026-10-31 [--rebuild] [--data-root data]
     jobtrail user-state --as-of 2026-10-31
@@ -46,7 +46,7 @@ from pyspark.sql import functions as F
 from jobtrail.argtypes import cli_path, int_range, number
 from jobtrail.contracts import USER_STATE, Tables
 from jobtrail.errors import DataContractError
-from jobtrail.knobs import WINDOW
+from jobtrail.knobs import LOOKBACK_DAYS, WINDOW
 from spark_jobs.common import add_data_root, data_root, iso_date, read_delta, write_days
 from spark_jobs.schemas import spark_schema
 from spark_jobs.sequences import event_type_id
@@ -54,7 +54,7 @@ from spark_jobs.sequences import event_type_id
 STATE_EVENTS = WINDOW.maximum - 1
 """Events kept per user: the context of the widest window."""
 
-MAX_LOOKBACK_DAYS = 730
+MAX_LOOKBACK_DAYS = LOOKBACK_DAYS.maximum
 """Users idle for longer leave the state, and per-day counts older than this are dropped."""
 
 EPOCH = date(1970, 1, 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobtrail.knobs import AGGREGATOR_LABELS, AGGREGATORS, BASELINES, OBJECTIVES, WINDOW
+from jobtrail.knobs import AGGREGATOR_LABELS, AGGREGATORS, BASELINES, LOOKBACK_DAYS, OBJECTIVES, WINDOW
 from jobtrail.orchestration.plans import DEFAULT_ALIAS, DEFAULT_MAX_QUARANTINE_SHARE, DEFAULT_MODEL_NAME, INPUT_FORMATS
 from jobtrail.orchestration.validation import (
     ALIAS_PATTERN,
@@ -60,8 +60,9 @@ def _window(section: str, description: str) -> Any:
 
 
 def _lookback(section: str, description: str) -> Any:
-    return _param(90, type="integer", minimum=1, maximum=730, title="Lookback (days)", section=section,
-                  description=description)
+    knob = LOOKBACK_DAYS
+    return _param(knob.default, type="integer", minimum=knob.minimum, maximum=knob.maximum, title="Lookback (days)",
+                  section=section, description=description)
 
 
 def _events_input(section: str) -> dict[str, Any]:

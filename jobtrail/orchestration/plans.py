@@ -30,7 +30,7 @@ from typing import Any
 
 from jobtrail.contracts import DEFAULT_MAX_QUARANTINE_SHARE, Tables
 from jobtrail.errors import ConfigError
-from jobtrail.knobs import AGGREGATORS, BASELINES, OBJECTIVES, WINDOW  # noqa: F401  (params.py imports them here)
+from jobtrail.knobs import AGGREGATORS, BASELINES, LOOKBACK_DAYS, OBJECTIVES, WINDOW  # noqa: F401  (params.py imports them here)
 from jobtrail.orchestration.validation import (
     check_alias,
     check_bool,
@@ -80,6 +80,12 @@ def _midnight_utc(day: date) -> str:
     """``ingest --now``: the start of ``day`` (the end of the ingested days), so a rerun writes identical rows."""
     return datetime.combine(day, time(0), tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
+
+
+def _lookback(params: Mapping[str, Any]) -> int:
+    """The form's lookback, checked against :data:`jobtrail.knobs.LOOKBACK_DAYS`."""
+    knob = LOOKBACK_DAYS
+    return check_int(params.get(knob.name, knob.default), knob.name, minimum=knob.minimum, maximum=knob.maximum)
 
 
 def _window(params: Mapping[str, Any]) -> int:
@@ -144,7 +150,7 @@ class DailyPlan:
     input_format: str | None = None
     mapping: Path | None = None
     incremental: bool = False
-    lookback_days: int = 90
+    lookback_days: int = LOOKBACK_DAYS.default
 
     @property
     def as_of(self) -> date:
@@ -242,7 +248,7 @@ def daily_plan(params: Mapping[str, Any], *, ds: date, data_root: Path) -> Daily
         input_format=None if fmt in (None, "") else check_choice(fmt, "input_format", INPUT_FORMATS),
         mapping=None if mapping in (None, "") else inside_root(data_root, mapping, "mapping"),
         incremental=check_bool(params.get("incremental", False), "incremental"),
-        lookback_days=check_int(params.get("lookback_days", 90), "lookback_days", minimum=1, maximum=730),
+        lookback_days=_lookback(params),
     )
 
 
@@ -397,7 +403,7 @@ class HistoryPlan:
     mapping: Path | None = None
     max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE
     window: int = WINDOW.default
-    lookback_days: int = 90
+    lookback_days: int = LOOKBACK_DAYS.default
 
     @property
     def as_of(self) -> date:
@@ -466,5 +472,5 @@ def history_plan(params: Mapping[str, Any], *, data_root: Path) -> HistoryPlan:
         max_quarantine_share=check_number(params.get("max_quarantine_share", DEFAULT_MAX_QUARANTINE_SHARE),
                                           "max_quarantine_share", minimum=0.0, maximum=1.0),
         window=_window(params),
-        lookback_days=check_int(params.get("lookback_days", 90), "lookback_days", minimum=1, maximum=730),
+        lookback_days=_lookback(params),
     )

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from jobtrail.errors import ConfigError
-from jobtrail.knobs import AGGREGATORS, BASELINES, OBJECTIVES, WINDOW
+from jobtrail.knobs import AGGREGATORS, BASELINES, LOOKBACK_DAYS, OBJECTIVES, WINDOW
 
 EXAMPLES = ["--start", "2026-10-01", "--end", "2026-10-30", "--valid-from", "2026-10-28", "--out", "ex"]
 INPUTS = ["--as-of", "2026-10-31", "--job-table", "side"]
@@ -60,6 +60,31 @@ def test_the_window_is_declared_once(tmp_path):
             config(window=WINDOW.maximum + 1)
     assert STATE_EVENTS == WINDOW.maximum - 1  # the state holds the widest window's context
     assert BASE_WINDOW == WINDOW.default
+
+
+def test_the_lookback_is_declared_once(tmp_path):
+    from jobtrail.orchestration.params import daily_params, history_params
+    from jobtrail.orchestration.plans import daily_plan, history_plan
+    from spark_jobs import inference_inputs
+    from spark_jobs.user_state import MAX_LOOKBACK_DAYS
+
+    knob = LOOKBACK_DAYS
+    for form in (daily_params(), history_params()):
+        param = form["lookback_days"]
+        assert (param.value, param.schema["minimum"], param.schema["maximum"]) == (knob.default, knob.minimum,
+                                                                                   knob.maximum)
+    history = {"start": "2026-10-01", "end": "2026-10-30"}
+    assert history_plan(history, data_root=tmp_path).lookback_days == knob.default
+    for wrong in (knob.minimum - 1, knob.maximum + 1):
+        with pytest.raises(ConfigError, match="lookback_days"):
+            history_plan({**history, "lookback_days": wrong}, data_root=tmp_path)
+        with pytest.raises(ConfigError, match="lookback_days"):
+            daily_plan({"lookback_days": wrong}, ds=datetime(2026, 10, 30).date(), data_root=tmp_path)
+        with pytest.raises(SystemExit):
+            inference_inputs.parse_args([*INPUTS, "--lookback-days", str(wrong)])
+    assert inference_inputs.parse_args(INPUTS).lookback_days == knob.default
+    assert inference_inputs.parse_args([*INPUTS, "--lookback-days", str(knob.maximum)]).lookback_days == knob.maximum
+    assert MAX_LOOKBACK_DAYS == knob.maximum  # the state keeps users active within the longest lookback
 
 
 def test_the_model_names_are_declared_once(tmp_path):
