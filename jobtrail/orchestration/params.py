@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobtrail.knobs import AGGREGATOR_LABELS, AGGREGATORS, BASELINES, LOOKBACK_DAYS, OBJECTIVES, WINDOW
+from jobtrail.knobs import AGGREGATOR_LABELS, AGGREGATORS, BASELINES, LOOKBACK_DAYS, OBJECTIVES, WINDOW, IntKnob
 from jobtrail.orchestration.plans import DEFAULT_ALIAS, DEFAULT_MAX_QUARANTINE_SHARE, DEFAULT_MODEL_NAME, INPUT_FORMATS
 from jobtrail.orchestration.validation import (
     ALIAS_PATTERN,
@@ -54,14 +54,9 @@ def _model_name(section: str) -> Any:
                   description="MLflow registered model (letters, digits, _ . -; starts with a letter; at most 100).")
 
 
-def _window(section: str, description: str) -> Any:
-    return _param(WINDOW.default, type="integer", minimum=WINDOW.minimum, maximum=WINDOW.maximum,
-                  title="Window size (W)", section=section, description=description)
-
-
-def _lookback(section: str, description: str) -> Any:
-    knob = LOOKBACK_DAYS
-    return _param(knob.default, type="integer", minimum=knob.minimum, maximum=knob.maximum, title="Lookback (days)",
+def _knob(knob: IntKnob, title: str, section: str, description: str) -> Any:
+    """The Param of an integer knob: its default and bounds (jobtrail/knobs.py)."""
+    return _param(knob.default, type="integer", minimum=knob.minimum, maximum=knob.maximum, title=title,
                   section=section, description=description)
 
 
@@ -103,7 +98,8 @@ def daily_params() -> dict[str, Any]:
         "incremental": _param(False, type="boolean", title="Incremental", section=run,
                               description="Recompute only users with new events since the previous day; "
                                           "others are carried forward."),
-        "lookback_days": _lookback(run, "Events older than this before the cutoff are ignored."),
+        "lookback_days": _knob(LOOKBACK_DAYS, "Lookback (days)", run,
+                               "Events older than this before the cutoff are ignored."),
         "model_name": _model_name(model),
         "model_alias": _param(DEFAULT_ALIAS, type="string", pattern=ALIAS_PATTERN, title="Model alias",
                               section=model, description="Registry alias to use (champion)."),
@@ -125,7 +121,7 @@ def training_params() -> dict[str, Any]:
         "valid_from": _date("Validation from", "Targets from this day on are the validation split. "
                             "Empty: the last 3 days.", data),
         **_catalog(data, "the last day"),
-        "window": _window(data, "Events per example: W-1 context events and the target."),
+        "window": _knob(WINDOW, "Window size (W)", data, "Events per example: W-1 context events and the target."),
         "stride": _param(None, type=["null", "integer"], minimum=1, maximum=256, title="Stride", section=data,
                          description="Events between the ends of consecutive training chunks (dense) or between "
                                      "kept targets (next-action). Empty: W-1, chunks that do not overlap (dense), "
@@ -177,8 +173,10 @@ def history_params() -> dict[str, Any]:
         "end": _param(type="string", format="date", pattern=DATE_PATTERN, title="Last day",
                       description="Last UTC day (inclusive), YYYY-MM-DD. Inference inputs are made as of the next "
                                   "day.", section=run),
-        "window": _window(run, "Events per inference context (W-1); use the window the training will use."),
-        "lookback_days": _lookback(run, "Events older than this before the end are not in the inference inputs."),
+        "window": _knob(WINDOW, "Window size (W)", run,
+                        "Events per inference context (W-1); use the window the training will use."),
+        "lookback_days": _knob(LOOKBACK_DAYS, "Lookback (days)", run,
+                               "Events older than this before the end are not in the inference inputs."),
         "inputs": _param(["raw_events"], type="array", minItems=1, maxItems=20, title="Export files or folders",
                          items=PATH, section=inputs,
                          description="One big file, a folder of files or of ds= folders; several sources are read "

@@ -30,7 +30,7 @@ from typing import Any
 
 from jobtrail.contracts import DEFAULT_MAX_QUARANTINE_SHARE, Tables
 from jobtrail.errors import ConfigError
-from jobtrail.knobs import AGGREGATORS, BASELINES, LOOKBACK_DAYS, OBJECTIVES, WINDOW  # noqa: F401  (params.py imports them here)
+from jobtrail.knobs import AGGREGATORS, BASELINES, LOOKBACK_DAYS, OBJECTIVES, WINDOW, IntKnob
 from jobtrail.orchestration.validation import (
     check_alias,
     check_bool,
@@ -82,15 +82,9 @@ def _midnight_utc(day: date) -> str:
 
 
 
-def _lookback(params: Mapping[str, Any]) -> int:
-    """The form's lookback, checked against :data:`jobtrail.knobs.LOOKBACK_DAYS`."""
-    knob = LOOKBACK_DAYS
+def _knob(params: Mapping[str, Any], knob: IntKnob) -> int:
+    """The form's value of ``knob`` (its default when absent), checked against the knob's bounds."""
     return check_int(params.get(knob.name, knob.default), knob.name, minimum=knob.minimum, maximum=knob.maximum)
-
-
-def _window(params: Mapping[str, Any]) -> int:
-    """The form's window, checked against :data:`jobtrail.knobs.WINDOW`."""
-    return check_int(params.get("window", WINDOW.default), "window", minimum=WINDOW.minimum, maximum=WINDOW.maximum)
 
 @dataclass(frozen=True)
 class CatalogSource:
@@ -248,7 +242,7 @@ def daily_plan(params: Mapping[str, Any], *, ds: date, data_root: Path) -> Daily
         input_format=None if fmt in (None, "") else check_choice(fmt, "input_format", INPUT_FORMATS),
         mapping=None if mapping in (None, "") else inside_root(data_root, mapping, "mapping"),
         incremental=check_bool(params.get("incremental", False), "incremental"),
-        lookback_days=_lookback(params),
+        lookback_days=_knob(params, LOOKBACK_DAYS),
     )
 
 
@@ -372,7 +366,7 @@ def training_plan(params: Mapping[str, Any], *, run_after: datetime, run_id: str
         catalog=catalog_source(params, data_root, end),
         run_dir_key=run_key(run_id),
         aggregator=check_choice(params.get("aggregator", "transformer"), "aggregator", AGGREGATORS),
-        window=_window(params),
+        window=_knob(params, WINDOW),
         stride=(None if params.get("stride") is None
                 else check_int(params.get("stride"), "stride", minimum=1, maximum=256)),
         objective=check_choice(params.get("objective", "dense"), "objective", OBJECTIVES),
@@ -471,6 +465,6 @@ def history_plan(params: Mapping[str, Any], *, data_root: Path) -> HistoryPlan:
         mapping=None if mapping in (None, "") else inside_root(data_root, mapping, "mapping"),
         max_quarantine_share=check_number(params.get("max_quarantine_share", DEFAULT_MAX_QUARANTINE_SHARE),
                                           "max_quarantine_share", minimum=0.0, maximum=1.0),
-        window=_window(params),
-        lookback_days=_lookback(params),
+        window=_knob(params, WINDOW),
+        lookback_days=_knob(params, LOOKBACK_DAYS),
     )
