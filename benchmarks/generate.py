@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from benchmarks.report import BENCH_USERS, PeakMemory, dataset_dir, machine, write_section
-from jobtrail.contracts import Tables
 from jobtrail.synthetic.config import GeneratorConfig
+from jobtrail.tables import Tables
 
 
 def bench_local(users: int, days: int, out: Path) -> dict:

@@ -51,8 +51,8 @@ from benchmarks.report import (
     machine,
     write_section,
 )
-from jobtrail.contracts import Tables
 from jobtrail.settings import Settings
+from jobtrail.tables import Tables
 
 SECTION = "Load: the daily DAG on 10 million events"
 DAILY_DAG, TRAINING_DAG = "jobtrail_daily_embeddings", "jobtrail_training"

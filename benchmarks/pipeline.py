@@ -25,8 +25,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks.report import BENCH_USERS, PeakMemory, dataset_dir, machine, write_json, write_section
-from jobtrail.contracts import Tables
 from jobtrail.settings import Settings
+from jobtrail.tables import Tables
 
 START = date(2026, 10, 1)
 

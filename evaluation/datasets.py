@@ -16,7 +16,7 @@ Steps, cached under ``<work>/<name>-<spec key>/`` (``_prepared.json`` marks a co
    ``mapInArrow``) in this process — the same rows, without a Spark stage per key:
 
    - ``seq-w<W>``: the per-position training sequences of the dense objective (``--format sequences``;
-     :func:`cut_sequences`: ``user_timelines`` → :func:`spark_jobs.chunks.user_sequences`), training chunks
+     :func:`cut_sequences`: ``user_timelines`` → :func:`jobtrail.sequence_core.chunks.user_sequences`), training chunks
      before ``valid_from`` and one validation row per user — the embedding as of ``valid_from`` and the
      positives until the cutoff — as ``<examples>/sequences/split=train|validation``;
    - ``w<W>[_interleaved]``: the one-target windows (``--format windows``; :func:`cut_examples`:
@@ -42,8 +42,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from jobtrail.contracts import JOB, RAW_EVENT, TRAINING_EXAMPLE, Tables
 from evaluation.config import DatasetSpec
+from jobtrail.contracts import JOB, RAW_EVENT, TRAINING_EXAMPLE, Tables
 
 QUERY_TOKENS = 4
 TOKEN_BUCKETS = 2**14
@@ -118,12 +118,12 @@ def union_catalog(raw: Path, out: Path, ds) -> int:
 
 
 def write_examples(rows: list[dict], out: Path, *, cutoff_us: int, horizon_end_us: int) -> dict[str, int]:
-    """Examples rows (``spark_jobs.windows.user_examples``) as ``<out>/examples/split=train|validation|test``.
+    """Examples rows (``jobtrail.sequence_core.windows.user_examples``) as ``<out>/examples/split=train|validation|test``.
 
     The examples job's ``validation`` rows are cut at the cutoff: before it ``validation`` (early stopping),
     from it to the horizon's end ``test``; later ones are dropped.
     """
-    from spark_jobs.sequences import rows_to_table
+    from jobtrail.sequence_core.arrow_io import rows_to_table
 
     table = rows_to_table(rows, TRAINING_EXAMPLE)
     ts = pc.cast(pc.cast(table.column("target_ts"), pa.timestamp("us", tz="UTC")), pa.int64())
@@ -143,8 +143,8 @@ def write_examples(rows: list[dict], out: Path, *, cutoff_us: int, horizon_end_u
 
 
 def _timelines(sequences: Path, query_tokens: int):
-    """(user, timeline) of every row of ``sequences/`` (:func:`spark_jobs.sequences.user_timelines`)."""
-    from spark_jobs.sequences import user_timelines
+    """(user, timeline) of every row of ``sequences/`` (:func:`jobtrail.sequence_core.arrow_io.user_timelines`)."""
+    from jobtrail.sequence_core.arrow_io import user_timelines
 
     for path in sorted(sequences.glob("*.parquet")):
         for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
@@ -153,8 +153,8 @@ def _timelines(sequences: Path, query_tokens: int):
 
 def cut_examples(sequences: Path, pools: dict[int, np.ndarray], cfg, *, valid_from_us: int) -> list[dict]:
     """Every user's examples — what ``spark_jobs/examples.py`` computes inside ``mapInArrow``, in one process:
-    :func:`spark_jobs.sequences.user_timelines` → :func:`spark_jobs.windows.user_examples`."""
-    from spark_jobs.windows import user_examples
+    :func:`jobtrail.sequence_core.arrow_io.user_timelines` → :func:`jobtrail.sequence_core.windows.user_examples`."""
+    from jobtrail.sequence_core.windows import user_examples
 
     return [row for user, tl in _timelines(sequences, cfg.query_tokens)
             for row in user_examples(user, tl, pools, cfg, valid_from_us)]
@@ -163,9 +163,9 @@ def cut_examples(sequences: Path, pools: dict[int, np.ndarray], cfg, *, valid_fr
 def cut_sequences(sequences: Path, pools: dict[int, np.ndarray], cfg, *, valid_from_us: int,
                   end_us: int) -> list[dict]:
     """Every user's training sequences — what ``spark_jobs/examples.py --format sequences`` computes inside
-    ``mapInArrow``, in one process: :func:`spark_jobs.sequences.user_timelines` →
-    :func:`spark_jobs.chunks.user_sequences` (targets of the validation row end at ``end_us``)."""
-    from spark_jobs.chunks import user_sequences
+    ``mapInArrow``, in one process: :func:`jobtrail.sequence_core.arrow_io.user_timelines` →
+    :func:`jobtrail.sequence_core.chunks.user_sequences` (targets of the validation row end at ``end_us``)."""
+    from jobtrail.sequence_core.chunks import user_sequences
 
     return [row for user, tl in _timelines(sequences, cfg.query_tokens)
             for row in user_sequences(user, tl, pools, cfg, valid_from_us, end_us)]
@@ -173,7 +173,7 @@ def cut_sequences(sequences: Path, pools: dict[int, np.ndarray], cfg, *, valid_f
 
 def write_rows(rows: list[dict], folder: Path, schema: pa.Schema, step: int = 100_000) -> None:
     """Rows of ``schema`` (their ``split`` column dropped) as Parquet files of ``step`` rows under ``folder``."""
-    from spark_jobs.sequences import rows_to_table
+    from jobtrail.sequence_core.arrow_io import rows_to_table
 
     folder.mkdir(parents=True)
     for i in range(0, max(len(rows), 1), step):
@@ -229,8 +229,8 @@ def load_pools(root: Path) -> dict[int, np.ndarray]:
 
 def build_examples(root: Path, spec: DatasetSpec, key: str) -> dict[str, int]:
     """The training data of one key (``seq-w<W>``, ``w<W>[_interleaved]``) under ``<root>/examples/<key>``."""
-    from spark_jobs.chunks import SequenceConfig
-    from spark_jobs.windows import WindowConfig
+    from jobtrail.sequence_core.chunks import SequenceConfig
+    from jobtrail.sequence_core.windows import WindowConfig
 
     out = root / "examples" / key
     window = int(key.removeprefix("seq-")[1:].split("_")[0])

@@ -26,8 +26,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from evaluation.timelines import DAY_US, HOUR_US, Timelines
-from jobtrail.contracts import EVENT_TYPE_IDS, EVENT_TYPES
 from jobtrail.job_table_io import load_job_table
+from jobtrail.tables import EVENT_TYPE_IDS, EVENT_TYPES
 from tf_models.metrics import ranking_metrics, relative_lift
 
 ENGAGED = ("click", "view", "save", "apply")

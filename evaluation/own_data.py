@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.config import SMALL, DatasetSpec, EvalConfig
-from jobtrail.contracts import Tables
 from jobtrail.errors import ConfigError
+from jobtrail.tables import Tables
 
 NAME = "own"
 """The dataset's name in the report and in ``evaluation.json`` (``datasets.own``)."""

@@ -39,8 +39,8 @@ from evaluation.downstream import Downstream
 from evaluation.embedder import Embedder
 from evaluation.probes import ProbeData, intent_ceiling
 from evaluation.timelines import Timelines
-from jobtrail.contracts import LABEL_KINDS
 from jobtrail.errors import JobtrailError
+from jobtrail.tables import LABEL_KINDS
 from tf_models.metrics import ranking_metrics
 from tf_models.scoring import score_examples
 

@@ -9,11 +9,11 @@ can order models differently (Krichene & Rendle 2020) — against the whole cata
 jobtrail's side: every line is a ``view`` event (position k of a user on day k, so each item is its own day);
 items have no attributes, so each item's catalogue entry gets its id as its title (``item123``), and the job
 side table gives every item a learned id row (``job_id_row``). With the default ``dense`` objective the
-training data are the examples job's per-position sequences (:func:`spark_jobs.chunks.user_sequences`, called
+training data are the examples job's per-position sequences (:func:`jobtrail.sequence_core.chunks.user_sequences`, called
 per user with ``valid_from`` = the second-to-last item): every training item is the next target of the
 position before it, and the items of the next ``horizon_days`` positions its future window; validation = the
 second-to-last item of 8,000 sampled users, scored by Recall@10 against the whole catalogue for early stopping.
-``next-action`` keeps the one-target windows (:func:`spark_jobs.windows.user_examples`, one uniform random
+``next-action`` keeps the one-target windows (:func:`jobtrail.sequence_core.windows.user_examples`, one uniform random
 negative per positive) for comparison. The model trains with ``jobtrail train`` and scores through its
 SavedModel. Mean/decay average views here (the data's only type). The popularity ranking (how often each item
 is a training target) is the baseline.
@@ -36,7 +36,7 @@ from evaluation.config import AmazonSpec, TrainSpec
 from evaluation.datasets import write_rows
 from evaluation.timelines import DAY_US, Timelines
 from jobtrail.contracts import EVENT_TYPE_IDS, JOB, TRAINING_EXAMPLE, TRAINING_SEQUENCE
-from spark_jobs.windows import UserTimeline, WindowConfig, context, draw_negative, user_examples
+from jobtrail.sequence_core.windows import UserTimeline, WindowConfig, context, draw_negative, user_examples
 from tf_models.metrics import hit_ndcg_at_k, rank_of_target
 
 SASREC = {"hr@10": 0.7410, "ndcg@10": 0.5360}
@@ -67,10 +67,10 @@ def _timelines(events: pa.Table, index: dict[str, int], q: int) -> dict[str, Use
 def prepare(spark_factory, spec: AmazonSpec, work: Path, path: Path | None = None) -> Path:
     """Side table, training data and timelines of Amazon Games under ``work`` (cached).
 
-    ``spec.objective`` ``dense``: per-position sequences (:func:`spark_jobs.chunks.user_sequences`, the examples
+    ``spec.objective`` ``dense``: per-position sequences (:func:`jobtrail.sequence_core.chunks.user_sequences`, the examples
     job's code) — every training item is the next target of the position before it, the items of the next
     ``horizon_days`` positions (one item a day) its future window; the validation row of a sampled user is the
-    second-to-last item. ``next-action``: the one-target windows (:func:`spark_jobs.windows.user_examples`).
+    second-to-last item. ``next-action``: the one-target windows (:func:`jobtrail.sequence_core.windows.user_examples`).
     """
     from jobtrail.datasets.amazon_games import leave_one_out_split, load_amazon_games
 
@@ -117,7 +117,7 @@ def _sequences(tls: dict[str, UserTimeline], pools: dict, spec: AmazonSpec, vali
     """Train rows over each user's items but the last two; validation: the second-to-last of sampled users."""
     from dataclasses import asdict
 
-    from spark_jobs.chunks import SequenceConfig, user_sequences
+    from jobtrail.sequence_core.chunks import SequenceConfig, user_sequences
 
     cfg = SequenceConfig(window=spec.window, chunk_stride=spec.stride, min_events=2, positive_types=("view",),
                          negative_types=(), future_targets=spec.future_targets, horizon_days=spec.horizon_days,

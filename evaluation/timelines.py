@@ -3,7 +3,7 @@
     tls = Timelines.load(prepared.sequences)
     batch = tls.contexts([("u00000001", cutoff_us), ...], window=32)   # the encode_users inputs, stacked
 
-Contexts come from :func:`spark_jobs.windows.context` — the function the examples job and the inference
+Contexts come from :func:`jobtrail.sequence_core.windows.context` — the function the examples job and the inference
 inputs job use — so an embedding computed here at time t is exactly the one the daily job would compute
 with a cutoff t (latest W − 1 events strictly before t, "time to target" measured to t).
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from jobtrail.contracts import EVENT_TYPE_IDS
-from spark_jobs.sequences import user_timelines
-from spark_jobs.windows import UserTimeline, WindowConfig, context
+from jobtrail.sequence_core.arrow_io import user_timelines
+from jobtrail.sequence_core.windows import UserTimeline, WindowConfig, context
+from jobtrail.tables import EVENT_TYPE_IDS
 from tf_models.signatures import CONTEXT_FEATURES
 
 DAY_US = 86_400 * 1_000_000

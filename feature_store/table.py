@@ -39,11 +39,12 @@ from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
 from jobtrail.contracts import USER_EMBEDDING, USER_EMBEDDING_INT8
 from jobtrail.errors import ConfigError, DataContractError
-from spark_jobs.schemas import spark_schema
+
 
 STORAGES = ("float32", "int8")
 RETENTION_DAYS = 90
@@ -70,7 +71,7 @@ def stored_columns(storage: str = "float32") -> list[str]:
 
 def table_schema(storage: str = "float32") -> StructType:
     """The Spark schema of the stored table for ``storage``."""
-    return spark_schema(arrow_schema(storage))
+    return from_arrow_schema(arrow_schema(storage))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""argparse types of every jobtrail command line: the rules of :mod:`jobtrail.orchestration.validation`, at the CLI.
+"""argparse types of every jobtrail command line: the rules of :mod:`jobtrail.rules`, at the CLI.
 
 A value that breaks a rule makes argparse exit with status 2 and ``argument --name: <what is wrong>``, so the
 message always names the argument. Used by ``spark_jobs/*.py``, ``jobtrail train|promote|evaluate`` and
@@ -12,7 +12,7 @@ message always names the argument. Used by ``spark_jobs/*.py``, ``jobtrail train
 Paths on a command line belong to the person running it and may be anywhere (an export folder, ``/tmp``),
 so :func:`cli_path` only refuses what no path can hold (NUL, control characters, more than 4096 characters);
 paths that come from a DAG's trigger form are relative to the data root and checked by
-:func:`jobtrail.orchestration.validation.inside_root` before they reach a command line.
+:func:`jobtrail.rules.inside_root` before they reach a command line.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from jobtrail import rules
 from jobtrail.errors import ConfigError
-from jobtrail.orchestration import validation as rules
 
 CLI_MIN_DATE = date(1970, 1, 1)
 """Earliest date a command line accepts: the public benchmark datasets (MovieLens, Amazon) reach back to the
-1990s. A DAG run's dates stay within ``validation.MIN_DATE``..``MAX_DATE``."""
+1990s. A DAG run's dates stay within ``rules.MIN_DATE``..``MAX_DATE``."""
 MAX_PATH_CHARS = 4096
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~:+/@=-]{0,299}")
 """Run ids recorded in Delta commits: ``<dag id>/<Airflow run id>`` (Airflow allows ``[A-Za-z0-9_.~:+-]``, up to
@@ -117,7 +117,7 @@ def number(minimum: float, maximum: float, *, above: bool = False) -> Callable[[
 
 
 model_name = _checked(rules.check_model_name, "model name")
-"""A registered model name (``validation.MODEL_NAME_PATTERN``)."""
+"""A registered model name (``rules.MODEL_NAME_PATTERN``)."""
 alias = _checked(rules.check_alias, "alias")
 version_label = _checked(rules.check_label, "version label")
 """A model version label (``3``, ``dev-1``): it becomes part of file names, so no ``/`` and no leading ``.``."""

@@ -1,7 +1,8 @@
 """Data contracts, declared once as Arrow schemas.
 
-Spark ``StructType``s are derived from these in ``spark_jobs.schemas``; TensorFlow code reads
-Arrow/Parquet with them. Importing this module imports pyarrow only.
+Spark ``StructType``s are derived from these (``pyspark``'s ``from_arrow_schema``, ``spark_jobs.schemas``);
+TensorFlow code reads Arrow/Parquet with them. Importing this module imports pyarrow only; the table names,
+event types and shared rules live in :mod:`jobtrail.tables` (no pyarrow) and are re-exported here.
 
 Column names here are the contract described in DESIGN.md ("Data contracts").
 """
@@ -10,8 +11,15 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-EVENT_TYPES: tuple[str, ...] = ("search", "impression", "view", "click", "save", "apply", "dismiss")
-"""Canonical event types, in funnel order."""
+from jobtrail.tables import (  # noqa: F401 -- re-exported: the contracts' names and rules, declared in tables.py
+    DEFAULT_MAX_QUARANTINE_SHARE,
+    EVENT_TYPE_IDS,
+    EVENT_TYPES,
+    LABEL_KINDS,
+    PARTITION_COLUMN,
+    REQUIRED_EVENT_COLUMNS,
+    Tables,
+)
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 
@@ -28,8 +36,6 @@ RAW_EVENT = pa.schema(
     metadata={"contract": "raw_event", "partition": "ds"},
 )
 """One row per user action, as it arrives (after the column mapping)."""
-
-REQUIRED_EVENT_COLUMNS: tuple[str, ...] = ("user_id", "event_type", "ts")
 
 JOB = pa.schema(
     [
@@ -73,32 +79,6 @@ USER_PROFILE = pa.schema(
 )
 """Public data only (MovieLens demographics), kept for probes."""
 
-PARTITION_COLUMN = "ds"
-
-DEFAULT_MAX_QUARANTINE_SHARE = 0.5
-"""The share of a run's input rows ingest may quarantine before it exits non-zero (after writing): more usually
-means a wrong mapping (``ingest --max-quarantine-share``, the history-load DAG's ``max_quarantine_share``)."""
-
-
-class Tables:
-    """Names of the tables the pipeline writes, relative to the data root."""
-
-    RAW_EVENTS = "raw_events"
-    JOB_CATALOG = "job_catalog"
-    GROUND_TRUTH = "ground_truth"
-    USER_PROFILES = "user_profiles"
-    CLEAN_EVENTS = "clean_events"
-    QUARANTINE = "quarantine_events"
-    INGEST_COUNTS = "ingest_counts"
-    JOB_SIDE_TABLE = "job_side_table"
-    TIMELINES = "timelines"
-    TRAINING_EXAMPLES = "training_examples"
-    INFERENCE_INPUTS = "inference_inputs"
-    USER_STATE = "user_state"
-    FEATURE_TABLE = "user_embeddings"
-    MONITORING = "embedding_monitoring"
-
-
 def with_partition(schema: pa.Schema) -> pa.Schema:
     """Return ``schema`` with the ``ds`` partition column (UTC date) appended."""
     return schema.append(pa.field(PARTITION_COLUMN, pa.date32(), nullable=False))
@@ -109,12 +89,6 @@ def missing_columns(schema: pa.Schema, columns: list[str] | tuple[str, ...]) -> 
     present = set(columns)
     return [name for name in schema.names if name not in present]
 
-
-EVENT_TYPE_IDS: dict[str, int] = {name: i + 1 for i, name in enumerate(EVENT_TYPES)}
-"""Integer codes of event types in sequences: 0 is padding, ``random_negative`` marks inserted negatives."""
-EVENT_TYPE_IDS["random_negative"] = len(EVENT_TYPES) + 1
-
-LABEL_KINDS: tuple[str, ...] = ("positive", "dismiss", "random_negative")
 
 TIMELINE = pa.schema(
     [
@@ -170,7 +144,7 @@ TRAINING_SEQUENCE = pa.schema(
     ],
     metadata={"contract": "training_sequence"},
 )
-"""A chunk of up to W−1 timeline events with targets at every position (``spark_jobs.chunks``), the default
+"""A chunk of up to W−1 timeline events with targets at every position (``jobtrail.sequence_core.chunks``), the default
 training data; validation rows hold the latest W−1 events before the cutoff with targets at the last position only."""
 
 STATE_EVENT = pa.struct(

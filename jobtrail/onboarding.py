@@ -31,9 +31,9 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from jobtrail.contracts import Tables
 from jobtrail.errors import JobtrailError
 from jobtrail.settings import REPO_ROOT
+from jobtrail.tables import Tables
 
 START = date(2026, 9, 1)
 DAYS = 40

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as pads
 
-from jobtrail.contracts import PARTITION_COLUMN
+from jobtrail.tables import PARTITION_COLUMN
 
 _DS_PARTITIONING = pads.partitioning(pa.schema([(PARTITION_COLUMN, pa.date32())]), flavor="hive")
 

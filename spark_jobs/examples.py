@@ -6,11 +6,11 @@ job to its index in the job side table stored next to the output (``<out>/job_si
 and cuts it in ``mapInArrow``, one user at a time, with pure numpy code:
 
 - ``--format sequences`` (default): chunks of W−1 events with targets at every position (next positive,
-  positives of the future window, dismisses, keyed-hash random negatives), rules in :mod:`spark_jobs.chunks`.
+  positives of the future window, dismisses, keyed-hash random negatives), rules in :mod:`jobtrail.sequence_core.chunks`.
   Train rows use only events before ``--valid-from`` (UTC midnight); one validation row per user holds the
   latest W−1 events before it and, at its last position, the positives of ``[valid-from, valid-from + horizon)``
   that fall before the end of ``--end``.
-- ``--format windows``: the one-target baseline of :mod:`spark_jobs.windows` (targets at or after
+- ``--format windows``: the one-target baseline of :mod:`jobtrail.sequence_core.windows` (targets at or after
   ``--valid-from`` form the validation split; contexts are strictly before their target).
 
 Output (``--out``, replaced on rerun; the other format's folder is removed)::
@@ -45,12 +45,13 @@ from jobtrail.argtypes import cli_path, int_range, names, number, seed, target_g
 from jobtrail.contracts import EVENT_TYPES, TRAINING_EXAMPLE, TRAINING_SEQUENCE, Tables
 from jobtrail.errors import ConfigError, DataContractError
 from jobtrail.knobs import WINDOW
-from spark_jobs import chunks
+from jobtrail.sequence_core import chunks
+from jobtrail.sequence_core.arrow_io import rows_to_table, user_timelines
+from jobtrail.sequence_core.windows import SECOND_US, WindowConfig, user_examples
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta
 from spark_jobs.schemas import spark_schema
-from spark_jobs.sequences import daily_pools, rows_to_table, user_sequences, user_timelines, with_job_index
+from spark_jobs.sequences import daily_pools, user_sequences, with_job_index
 from spark_jobs.timelines import events_between
-from spark_jobs.windows import SECOND_US, WindowConfig, user_examples
 
 FORMATS = ("sequences", "windows")
 
@@ -61,7 +62,7 @@ def day_us(day: date) -> int:
 
 
 def cut_examples(sequences: DataFrame, pools: dict[int, np.ndarray], *, cfg: WindowConfig, valid_from: date) -> DataFrame:
-    """Examples (contract TRAINING_EXAMPLE) from per-user sequences; see :mod:`spark_jobs.windows`."""
+    """Examples (contract TRAINING_EXAMPLE) from per-user sequences; see :mod:`jobtrail.sequence_core.windows`."""
     valid_from_us = day_us(valid_from)
     pools_b = sequences.sparkSession.sparkContext.broadcast(pools)
 
@@ -77,7 +78,7 @@ def cut_examples(sequences: DataFrame, pools: dict[int, np.ndarray], *, cfg: Win
 
 def cut_sequences(sequences: DataFrame, pools: dict[int, np.ndarray], *, cfg: chunks.SequenceConfig,
                   valid_from: date, end: date) -> DataFrame:
-    """Training sequences (contract TRAINING_SEQUENCE) from per-user sequences; see :mod:`spark_jobs.chunks`.
+    """Training sequences (contract TRAINING_SEQUENCE) from per-user sequences; see :mod:`jobtrail.sequence_core.chunks`.
 
     ``sequences``: one row per user (:func:`spark_jobs.sequences.user_sequences`); ``pools``: day → jobs anyone
     interacted with; ``valid_from``: first validation day; ``end``: last day of the range (targets end at the

@@ -52,8 +52,8 @@ from pyspark.sql import functions as F
 from feature_store import table as ft
 from feature_store.savedmodel import ModelSpec
 from jobtrail.argtypes import cli_path, model_name, model_ref, run_id, sql_path, table_name, version_label
-from jobtrail.contracts import Tables
 from jobtrail.errors import ConfigError, DataContractError
+from jobtrail.tables import Tables
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta
 
 PASS_THROUGH = ("user_id", "n_events", "last_event_ts", "as_of_ts", "as_of_date")

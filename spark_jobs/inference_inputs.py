@@ -39,13 +39,14 @@ from pyspark.sql import functions as F
 from jobtrail.argtypes import cli_path, int_range, number
 from jobtrail.contracts import INFERENCE_INPUT, Tables
 from jobtrail.knobs import LOOKBACK_DAYS, WINDOW
+from jobtrail.sequence_core.arrow_io import rows_to_table, user_timelines
+from jobtrail.sequence_core.windows import SECOND_US, WindowConfig, context
 from spark_jobs import user_state
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta, write_days
-from spark_jobs.sequences import rows_to_table, user_sequences, user_timelines, with_job_index
 from spark_jobs.schemas import spark_schema
+from spark_jobs.sequences import user_sequences, with_job_index
 from spark_jobs.timelines import events_between, sessionize
 from spark_jobs.tokens import query_token_ids
-from spark_jobs.windows import SECOND_US, WindowConfig, context
 
 SOURCES = ("state", "history")
 
@@ -134,7 +135,7 @@ def batch_inputs(batch: pa.RecordBatch, jobs: JobIndex, *, cutoff: int, as_of: d
                  cfg: WindowConfig) -> pa.RecordBatch:
     """INFERENCE_INPUT rows of a batch (user_id, ctx = the latest events, n_events, last_us), vectorised.
 
-    The same arithmetic as :func:`spark_jobs.windows.context` on a whole batch: every array is gathered through
+    The same arithmetic as :func:`jobtrail.sequence_core.windows.context` on a whole batch: every array is gathered through
     one [users, W − 1] index matrix, padded at the end.
     """
     ctx = batch.column("ctx")

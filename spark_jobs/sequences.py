@@ -1,25 +1,21 @@
 """Per-user event sequences shared by training examples and inference inputs.
 
 :func:`user_sequences` packs each user's timeline into one row (an array of structs sorted by
-(ts, event_id)); :func:`user_timelines` unpacks an Arrow batch of such rows into numpy
-:class:`spark_jobs.windows.UserTimeline`s inside ``mapInArrow`` without a Python loop per event.
+(ts, event_id), the fields of :data:`jobtrail.sequence_core.arrow_io.SEQUENCE_FIELDS`);
+:func:`jobtrail.sequence_core.arrow_io.user_timelines` unpacks an Arrow batch of such rows into numpy timelines
+inside ``mapInArrow``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import numpy as np
-import pyarrow as pa
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobtrail.contracts import EVENT_TYPE_IDS
+from jobtrail.tables import EVENT_TYPE_IDS
 from spark_jobs.tokens import query_token_ids
-from spark_jobs.windows import UserTimeline
-
-SEQUENCE_FIELDS = ("ts_us", "event_id", "event_type_id", "job_index", "session_position", "gap_s", "query_tokens", "day")
 
 
 def with_job_index(timeline: DataFrame, side_table: DataFrame) -> DataFrame:
@@ -62,38 +58,3 @@ def daily_pools(timeline: DataFrame) -> dict[int, np.ndarray]:
         .collect()
     )
     return {r.day: np.asarray(r.jobs, dtype=np.int32) for r in rows}
-
-
-def user_timelines(batch: pa.RecordBatch, query_tokens: int) -> Iterator[tuple[str, UserTimeline]]:
-    """(user_id, timeline) for each row of a batch of :func:`user_sequences`."""
-    events = batch.column("events")
-    offsets = events.offsets.to_numpy()
-    flat = events.values
-    cols = {name: flat.field(name) for name in SEQUENCE_FIELDS}
-    ts = cols["ts_us"].to_numpy()
-    tokens = cols["query_tokens"]
-    token_matrix = np.asarray(tokens.values.to_numpy(zero_copy_only=False), np.int32).reshape(-1, query_tokens)
-    arrays = {
-        "event_id": np.asarray(cols["event_id"].to_pylist(), dtype=object),
-        "event_type": cols["event_type_id"].to_numpy().astype(np.int32),
-        "job_index": cols["job_index"].to_numpy().astype(np.int32),
-        "session_position": cols["session_position"].to_numpy().astype(np.int32),
-        "gap_s": cols["gap_s"].to_numpy(),
-        "day": cols["day"].to_numpy().astype(np.int32),
-    }
-    for i, user in enumerate(batch.column("user_id").to_pylist()):
-        lo, hi = offsets[i], offsets[i + 1]
-        yield user, UserTimeline(
-            event_id=arrays["event_id"][lo:hi], ts=ts[lo:hi], event_type=arrays["event_type"][lo:hi],
-            job_index=arrays["job_index"][lo:hi], session_position=arrays["session_position"][lo:hi],
-            gap_s=arrays["gap_s"][lo:hi], query_tokens=token_matrix[lo:hi], day=arrays["day"][lo:hi],
-        )
-
-
-def rows_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
-    """Rows (dicts; timestamps as µs ints) as an Arrow table of ``schema``."""
-    columns = {name: [r[name] for r in rows] for name in schema.names}
-    for name in ("target_ts", "last_event_ts", "as_of_ts"):
-        if name in columns:
-            columns[name] = pa.array(columns[name], pa.int64()).cast(pa.timestamp("us")).cast(schema.field(name).type)
-    return pa.table(columns, schema=schema)

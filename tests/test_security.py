@@ -414,7 +414,7 @@ def test_command_lines_refuse_hostile_values_naming_the_option(reliability):
 
 
 def test_model_references_and_names_share_one_rule(reliability):
-    from jobtrail.orchestration.validation import MODEL_URI_PATTERN, check_model_name
+    from jobtrail.rules import MODEL_URI_PATTERN, check_model_name
 
     good = ["models:/jobtrail_user_embeddings@champion", "models:/a.b-c_1/12"]
     bad = ["models:/../1", "models:/../../etc@champion", "models:/x@champion;rm", "models:/x/0", "models:/x/1 2",

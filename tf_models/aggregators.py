@@ -35,8 +35,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from jobtrail.contracts import EVENT_TYPE_IDS
 from jobtrail.errors import ConfigError
+from jobtrail.tables import EVENT_TYPE_IDS
 from tf_models.causal import (Inputs, SequenceAggregator, check_dropout, check_positive_int, decayed_prefix_mean, get_event_type,
                               get_mask, prefix_max, prefix_mean, zero_padding)
 from tf_models.config import ACTION_TYPES, AGGREGATOR_NAMES as AGGREGATORS, DECAY_GRID  # noqa: F401

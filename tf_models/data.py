@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import tensorflow as tf
 
-from jobtrail.contracts import LABEL_KINDS
 from jobtrail.errors import DataContractError
+from jobtrail.tables import LABEL_KINDS
 from tf_models.signatures import CONTEXT_FLOAT_FEATURES, CONTEXT_INT_FEATURES, JOB_FEATURES
 
 LABEL_KIND_IDS = {kind: i for i, kind in enumerate(LABEL_KINDS)}

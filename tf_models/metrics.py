@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import log_loss, roc_auc_score
 
-from jobtrail.contracts import LABEL_KINDS
+from jobtrail.tables import LABEL_KINDS
 
 PRIMARY = "auc"
 """The metric the promotion gate compares (higher is better)."""

@@ -22,8 +22,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
-from jobtrail.contracts import EVENT_TYPE_IDS
 from jobtrail.errors import ConfigError
+from jobtrail.tables import EVENT_TYPE_IDS
 from tf_models.aggregators import build_aggregator
 from tf_models.config import ModelConfig
 from tf_models.data import Shapes

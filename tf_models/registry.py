@@ -25,8 +25,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from jobtrail.errors import ConfigError
-from jobtrail.orchestration.validation import MODEL_NAME_PATTERN, MODEL_URI_PATTERN
-from jobtrail.orchestration.validation import check_model_name as _check_model_name
+from jobtrail.rules import MODEL_NAME_PATTERN, MODEL_URI_PATTERN
+from jobtrail.rules import check_model_name as _check_model_name
 from jobtrail.settings import Settings
 from tf_models.signatures import read_metadata
 
@@ -34,7 +34,7 @@ EXPERIMENT = "jobtrail"
 CHAMPION = "champion"
 SAVED_MODEL_ARTIFACT = "saved_model"
 MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
-"""The one rule for model names (:mod:`jobtrail.orchestration.validation`): the DAG form, the CLIs and the registry."""
+"""The one rule for model names (:mod:`jobtrail.rules`): the DAG form, the CLIs and the registry."""
 MODEL_URI = re.compile(MODEL_URI_PATTERN)
 """``models:/<name>@<alias>`` or ``models:/<name>/<version>``; the name becomes a cache folder, so it is checked."""
 

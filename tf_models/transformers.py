@@ -24,8 +24,8 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
-from jobtrail.contracts import EVENT_TYPE_IDS
 from jobtrail.errors import ConfigError
+from jobtrail.tables import EVENT_TYPE_IDS
 from tf_models.causal import (Inputs, SequenceAggregator, causal_attention_mask, check_dropout, check_positive_int,
                               get_event_type, get_mask, prefix_mean, zero_padding)
 

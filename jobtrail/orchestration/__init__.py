@@ -1,6 +1,6 @@
 """Orchestration: what the Airflow DAGs in ``dags/`` build, kept out of the DAG files so they stay thin.
 
-- :mod:`~jobtrail.orchestration.validation` — every value a DAG run accepts (dates, model names, paths
+- :mod:`~jobtrail.rules` — every value a DAG run accepts (dates, model names, paths
   that must stay inside the data root), checked again at run time with messages that say what to fix;
 - :mod:`~jobtrail.orchestration.params` — the typed trigger-form ``Param``\\ s of both DAGs;
 - :mod:`~jobtrail.orchestration.plans` — pure functions from a run's parameters to the exact argument

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobtrail.contracts import Tables
 from jobtrail.settings import Settings
+from jobtrail.tables import Tables
 
 FEATURE_TABLE_ASSET_NAME = "jobtrail_user_embeddings"
 """Schedule a downstream DAG on ``Asset(name="jobtrail_user_embeddings")``; each event's extra carries

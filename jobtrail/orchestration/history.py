@@ -11,10 +11,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jobtrail.contracts import Tables
 from jobtrail.errors import ConfigError
 from jobtrail.orchestration.plans import history_plan
 from jobtrail.settings import Settings
+from jobtrail.tables import Tables
 
 log = logging.getLogger(__name__)
 COUNTED = ("input_rows", "clean_rows", "duplicate_rows", "quarantined_rows")

@@ -13,7 +13,7 @@ from typing import Any
 
 from jobtrail.knobs import AGGREGATOR_LABELS, AGGREGATORS, BASELINES, LOOKBACK_DAYS, OBJECTIVES, WINDOW, IntKnob
 from jobtrail.orchestration.plans import DEFAULT_ALIAS, DEFAULT_MAX_QUARANTINE_SHARE, DEFAULT_MODEL_NAME, INPUT_FORMATS
-from jobtrail.orchestration.validation import (
+from jobtrail.rules import (
     ALIAS_PATTERN,
     DATE_PATTERN,
     MODEL_NAME_PATTERN,

@@ -28,10 +28,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from jobtrail.contracts import DEFAULT_MAX_QUARANTINE_SHARE, Tables
 from jobtrail.errors import ConfigError
 from jobtrail.knobs import AGGREGATORS, BASELINES, LOOKBACK_DAYS, OBJECTIVES, WINDOW, IntKnob
-from jobtrail.orchestration.validation import (
+from jobtrail.tables import DEFAULT_MAX_QUARANTINE_SHARE, Tables
+from jobtrail.rules import (
     check_alias,
     check_bool,
     check_choice,

@@ -19,8 +19,8 @@ import os
 import sys
 from pathlib import Path
 
-from jobtrail.contracts import Tables
 from jobtrail.orchestration.embedded import airflow_env
+from jobtrail.tables import Tables
 
 
 def main(argv: list[str] | None = None) -> int:

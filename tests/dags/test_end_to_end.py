@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from jobtrail.contracts import Tables
 from jobtrail.orchestration.embedded import airflow_env, migrate
+from jobtrail.tables import Tables
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from jobtrail import onboarding
-from jobtrail.contracts import Tables
+from jobtrail.tables import Tables
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from jobtrail.contracts import EVENT_TYPE_IDS
-from spark_jobs.windows import UserTimeline
+from jobtrail.sequence_core.windows import UserTimeline
+from jobtrail.tables import EVENT_TYPE_IDS
 
 HOUR = 3_600 * 1_000_000
 DAY = 24 * HOUR

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from eval_helpers import DAY, HOUR, timeline
 from evaluation.datasets import day_us, union_catalog, write_examples
 from jobtrail.contracts import JOB, Tables
-from spark_jobs.windows import WindowConfig, user_examples
+from jobtrail.sequence_core.windows import WindowConfig, user_examples
 
 
 def test_day_us():

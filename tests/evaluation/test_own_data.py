@@ -12,7 +12,7 @@ import pytest
 
 from evaluation import own_data
 from evaluation.cli import parse_args
-from jobtrail.contracts import Tables
+from jobtrail.tables import Tables
 
 START = date(2026, 10, 1)
 

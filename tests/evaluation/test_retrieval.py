@@ -111,7 +111,7 @@ class _CopyLastImpression:
     n_jobs = 40
 
     def users(self, contexts: dict[str, np.ndarray]) -> np.ndarray:
-        from jobtrail.contracts import EVENT_TYPE_IDS
+        from jobtrail.tables import EVENT_TYPE_IDS
 
         out = np.zeros((len(contexts["context_length"]), self.n_jobs), np.float32)
         for b, n in enumerate(contexts["context_length"]):
@@ -128,7 +128,7 @@ class _Interest(CategoryModel):
     """A model that represents the user: the category of their applies (CategoryModel reads every event)."""
 
     def users(self, contexts: dict[str, np.ndarray]) -> np.ndarray:
-        from jobtrail.contracts import EVENT_TYPE_IDS
+        from jobtrail.tables import EVENT_TYPE_IDS
 
         applied = {**contexts, "ctx_job_index": np.where(contexts["ctx_event_type"] == EVENT_TYPE_IDS["apply"],
                                                          contexts["ctx_job_index"], 0)}

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from jobtrail.cli import main
-from jobtrail.contracts import Tables
 from jobtrail.parquet_io import read_table
+from jobtrail.tables import Tables
 
 
 def test_generate_writes_tables_and_manifest(tmp_path, capsys):

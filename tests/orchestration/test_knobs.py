@@ -32,9 +32,9 @@ def test_the_window_is_declared_once(tmp_path):
     from evaluation.config import BASE_WINDOW
     from jobtrail.orchestration.params import history_params, training_params
     from jobtrail.orchestration.plans import history_plan, training_plan
-    from spark_jobs.chunks import SequenceConfig
+    from jobtrail.sequence_core.chunks import SequenceConfig
+    from jobtrail.sequence_core.windows import WindowConfig
     from spark_jobs.user_state import STATE_EVENTS
-    from spark_jobs.windows import WindowConfig
 
     for form in (training_params(), history_params()):
         param = form["window"]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from jobtrail.contracts import Tables
 from jobtrail.errors import ConfigError
 from jobtrail.orchestration.daily import model_steps
 from jobtrail.orchestration.plans import DailyPlan, daily_plan, run_day, training_plan
+from jobtrail.tables import Tables
 
 RUN_AFTER = datetime(2026, 11, 1, 1, 30, tzinfo=timezone.utc)
 

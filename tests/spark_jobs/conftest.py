@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from jobtrail.contracts import Tables
 from jobtrail.synthetic.config import GeneratorConfig
 from jobtrail.synthetic.generate import generate
+from jobtrail.tables import Tables
 
 START, END, VALID_FROM = date(2026, 10, 1), date(2026, 10, 14), date(2026, 10, 11)
 

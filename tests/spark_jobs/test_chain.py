@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from jobtrail.contracts import Tables
 from jobtrail.synthetic.config import GeneratorConfig
 from jobtrail.synthetic.generate import generate
+from jobtrail.tables import Tables
 
 START, DAYS = date(2026, 10, 1), 4
 END = START + timedelta(days=DAYS - 1)

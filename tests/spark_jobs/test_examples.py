@@ -14,9 +14,9 @@ from pyspark.testing import assertDataFrameEqual
 
 from jobtrail.contracts import EVENT_TYPE_IDS, TRAINING_EXAMPLE
 from jobtrail.errors import DataContractError
+from jobtrail.sequence_core.windows import WindowConfig
 from spark_jobs import examples
 from spark_jobs.sequences import daily_pools, user_sequences, with_job_index
-from spark_jobs.windows import WindowConfig
 
 from conftest import END, START, VALID_FROM  # noqa: E402  (tests/spark_jobs/conftest.py)
 

@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from jobtrail.contracts import EVENT_TYPE_IDS, TRAINING_SEQUENCE
+from jobtrail.sequence_core.chunks import SequenceConfig
 from spark_jobs import examples
-from spark_jobs.chunks import SequenceConfig
 from spark_jobs.sequences import daily_pools, user_sequences, with_job_index
 
 from conftest import END, START, VALID_FROM  # noqa: E402  (tests/spark_jobs/conftest.py)

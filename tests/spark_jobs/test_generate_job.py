@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pyspark.testing import assertDataFrameEqual
 
-from jobtrail.contracts import Tables
 from jobtrail.synthetic.config import GeneratorConfig
 from jobtrail.synthetic.generate import generate
+from jobtrail.tables import Tables
 from spark_jobs.generate import GenerateArgs, parse_args, run, synthetic_events
 
 

@@ -48,9 +48,9 @@ def test_golden_rows(spark):
     import pandas as pd
     from pyspark.testing import assertDataFrameEqual
 
+    from jobtrail.sequence_core.windows import WindowConfig
     from spark_jobs.sequences import user_sequences, with_job_index
     from spark_jobs.timelines import sessionize
-    from spark_jobs.windows import WindowConfig
 
     rows = pd.DataFrame({
         "event_id": ["e1", "e2", "e3", "e4"], "user_id": ["u1", "u1", "u1", "u2"],

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf  # Keras 2: tests/conftest.py sets TF_USE_LEGACY_KERAS=1 before this import
 
-from jobtrail.contracts import EVENT_TYPE_IDS
 from jobtrail.errors import ConfigError
+from jobtrail.tables import EVENT_TYPE_IDS
 from tf_models.aggregators import AGGREGATORS, DECAY_GRID, DecayAggregator, MeanAggregator, build_aggregator
 from tf_models.causal import causal_attention_mask, decayed_prefix_mean, last_position, prefix_max, prefix_mean
 from tf_models.transformers import STREAMS

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jobtrail.contracts import EVENT_TYPE_IDS
 from jobtrail.errors import ConfigError
 from jobtrail.knobs import WINDOW
+from jobtrail.tables import EVENT_TYPE_IDS
 
 SECOND_US = 1_000_000
 MAX_DRAW_ATTEMPTS = 64
@@ -42,7 +42,7 @@ MAX_DRAW_ATTEMPTS = 64
 def check_labels(positive_types: tuple[str, ...], negative_types: tuple[str, ...], random_negative_weight: float,
                  dismiss_weight: float) -> None:
     """ConfigError unless the label types are distinct known event types and a random negative weighs less than a
-    real dismiss (shared by the windows and the sequences, :mod:`spark_jobs.chunks`)."""
+    real dismiss (shared by the windows and the sequences, :mod:`jobtrail.sequence_core.chunks`)."""
     unknown = set(positive_types + negative_types) - set(EVENT_TYPE_IDS)
     if unknown or set(positive_types) & set(negative_types) or not positive_types:
         raise ConfigError(f"label types must be distinct known event types with at least one positive type, "

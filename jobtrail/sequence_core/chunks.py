@@ -3,7 +3,7 @@
 Pure numpy, no Spark: :mod:`spark_jobs.examples` (``--format sequences``) calls :func:`user_sequences` inside
 ``mapInArrow``, one user at a time, and the tests call it directly. Rows follow the contract
 :data:`jobtrail.contracts.TRAINING_SEQUENCE`; contexts, the keyed-hash negatives and the timeline type are
-those of :mod:`spark_jobs.windows` (the one-target baseline, ``--format windows``).
+those of :mod:`jobtrail.sequence_core.windows` (the one-target baseline, ``--format windows``).
 
 The rules (documented here once). L = W − 1 positions per row, the length of an inference context.
 
@@ -18,7 +18,7 @@ The rules (documented here once). L = W − 1 positions per row, the length of a
   the earliest dismisses after ``ts_t`` and before ``ref_t + horizon`` (weight ``dismiss_weight``; a job that is
   also one of t's positives is skipped); slots ``D..M-1`` hold N random negatives (weight
   ``random_negative_weight``), only at positions with a next target: drawn by
-  :func:`spark_jobs.windows.draw_negative` keyed by (seed, event_id at t, j) from the jobs anyone interacted
+  :func:`jobtrail.sequence_core.windows.draw_negative` keyed by (seed, event_id at t, j) from the jobs anyone interacted
   with on t's day, never a job this user touched in the input range. Unused slots are 0 / 0.0.
 - Train rows use only events before ``valid_from`` (contexts and every target). A user with fewer than
   ``min_events`` such events gives none. Chunks of L events end at the last one, then every ``chunk_stride``
@@ -39,10 +39,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from jobtrail.argtypes import MAX_TARGET_GAP_S
-from jobtrail.contracts import EVENT_TYPE_IDS
 from jobtrail.errors import ConfigError
 from jobtrail.knobs import WINDOW
-from spark_jobs.windows import SECOND_US, UserTimeline, check_labels, context, draw_negative
+from jobtrail.sequence_core.windows import SECOND_US, UserTimeline, check_labels, context, draw_negative
+from jobtrail.tables import EVENT_TYPE_IDS
 
 DAY_US = 86_400 * SECOND_US
 _NO_JOBS = np.array([], dtype=np.int32)
@@ -87,7 +87,7 @@ class SequenceConfig:
 
     @property
     def context_size(self) -> int:
-        """L = W − 1 (the name :func:`spark_jobs.windows.context` reads)."""
+        """L = W − 1 (the name :func:`jobtrail.sequence_core.windows.context` reads)."""
         return self.window - 1
 
     @property

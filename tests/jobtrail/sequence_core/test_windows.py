@@ -7,7 +7,7 @@ import pytest
 
 from jobtrail.contracts import EVENT_TYPE_IDS as T
 from jobtrail.errors import ConfigError
-from spark_jobs.windows import SECOND_US, UserTimeline, WindowConfig, context, expected_count, kept_targets, user_examples
+from jobtrail.sequence_core.windows import SECOND_US, UserTimeline, WindowConfig, context, expected_count, kept_targets, user_examples
 
 DAY = 20_000  # days since epoch of every event below
 

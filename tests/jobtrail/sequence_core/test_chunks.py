@@ -1,4 +1,4 @@
-"""Per-position training sequences (spark_jobs.chunks), pure numpy: golden rows, chunking, invariants, small users."""
+"""Per-position training sequences (jobtrail.sequence_core.chunks), pure numpy: golden rows, chunking, invariants, small users."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 
 from jobtrail.contracts import EVENT_TYPE_IDS, TRAINING_SEQUENCE
 from jobtrail.errors import ConfigError
-from spark_jobs.chunks import DAY_US, SequenceConfig, chunk_bounds, target_window_start, user_sequences
-from spark_jobs.sequences import rows_to_table
-from spark_jobs.windows import SECOND_US, UserTimeline
+from jobtrail.sequence_core.arrow_io import rows_to_table
+from jobtrail.sequence_core.chunks import DAY_US, SequenceConfig, chunk_bounds, target_window_start, user_sequences
+from jobtrail.sequence_core.windows import SECOND_US, UserTimeline
 
 POSITIVE = {EVENT_TYPE_IDS["apply"], EVENT_TYPE_IDS["save"]}
 DISMISS = EVENT_TYPE_IDS["dismiss"]

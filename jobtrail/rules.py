@@ -1,4 +1,4 @@
-"""Validation of everything a DAG run accepts: dates, model names and aliases, paths inside the data root.
+"""The rule book of every value a run accepts: dates, model names and aliases, paths inside the data root.
 
 The trigger form validates the same rules first (the patterns below are the ``Param`` schemas); the tasks
 check again at run time, because a run's conf can also come from the REST API or the CLI. Every failure is

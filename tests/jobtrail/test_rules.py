@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from jobtrail.errors import ConfigError
-from jobtrail.orchestration.validation import (
+from jobtrail.rules import (
     DATE_PATTERN,
     RELATIVE_PATH_PATTERN,
     check_alias,
