@@ -7,7 +7,7 @@
 Synthetic inputs (every user at least 4 events, contexts of 4..W−1 events over ``--jobs`` jobs) and a
 side table are generated into ``.cache/bench/inference`` (not timed). Then, on this machine:
 
-1. **raw**: the SavedModel in this process (``feature_store.savedmodel``) on in-memory numpy arrays, batches
+1. **raw**: the SavedModel in this process (``tf_models.serving``) on in-memory numpy arrays, batches
    of ``--batch-size``, after one warm-up batch — users per second of ``encode_users`` alone;
 2. **end to end**: ``spark_jobs/infer.py``'s ``run`` (resolve the model, encode the jobs, ``mapInArrow`` on
    the executors with the model loaded once per Python worker, checked Delta write) in a fresh SparkSession
@@ -87,7 +87,7 @@ def inputs_table(users: int, length: int, queries: int, jobs: int, rng: np.rando
 def build_model(kind: str, work: Path, length: int, queries: int) -> Path:
     """An exported model: ``known`` (2 hidden layers), ``transformer`` (untrained tf_models export) or a path."""
     if kind == "known":
-        from feature_store.known_model import build_known_model
+        from tf_models.known_model import build_known_model
 
         return build_known_model(work / "model", context_length=length, query_tokens=queries, title_length=TITLE,
                                  skill_length=SKILL, job_dim=64, hidden_layers=2)
@@ -106,8 +106,8 @@ def build_model(kind: str, work: Path, length: int, queries: int) -> Path:
 
 
 def raw_throughput(model_dir: Path, side: Path, inputs: pa.Table, batch_size: int) -> dict:
-    from feature_store.savedmodel import ModelSpec, context_arrays, encode_jobs, encode_users, load_model
     from jobtrail.job_table_io import job_table_arrays, load_job_table
+    from tf_models.serving import ModelSpec, context_arrays, encode_jobs, encode_users, load_model
     import tensorflow as tf
 
     spec, model = ModelSpec.from_dir(model_dir), load_model(model_dir)
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(7)
     side_table(work / "side", args.jobs, rng)
     model_dir = build_model(args.model, work, args.window - 1, args.query_tokens)
-    from feature_store.savedmodel import ModelSpec
+    from tf_models.serving import ModelSpec
 
     spec = ModelSpec.from_dir(model_dir)
     inputs = inputs_table(args.users, spec.context_length, spec.query_tokens, args.jobs, rng)

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from feature_store.savedmodel import ModelSpec, encode_jobs, encode_users, load_model
 from jobtrail.errors import DataContractError
 from jobtrail.job_table_io import job_table_arrays, load_job_table
 from tf_models.scoring import linear_queries, pair_logits
+from tf_models.serving import ModelSpec, encode_jobs, encode_users, load_model
 
 BATCH = 2048
 

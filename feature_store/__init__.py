@@ -1,12 +1,12 @@
 """The Delta feature table of user embeddings: schema, writer, readers, point-in-time join, monitoring.
 
 - :mod:`feature_store.table` — schema per storage, properties, idempotent writes (Spark);
-- :mod:`feature_store.savedmodel` — running an exported model on Arrow batches (TensorFlow, no Spark);
 - :func:`join_features` (:mod:`feature_store.join`) — point-in-time AS-OF join of label rows (Spark);
 - :mod:`feature_store.readers` / :mod:`feature_store.asof` — pandas / polars / DuckDB through ``deltalake``;
 - :mod:`feature_store.compact` — int8 storage in numpy/Arrow; :mod:`feature_store.selection` — which model;
-- :mod:`feature_store.monitoring` — the checks run after every inference run;
-- :mod:`feature_store.known_model` — a tiny exact SavedModel for tests, demos and benchmarks.
+- :mod:`feature_store.monitoring` — the checks run after every inference run.
+
+Running an exported model on Arrow batches is TensorFlow's floor: :mod:`tf_models.serving`.
 
 Importing the package imports nothing heavy; ``feature_store.join_features`` loads Spark on first use.
 """

@@ -8,7 +8,7 @@ The model's ``jobtrail_model.json`` must match the inputs (context length, query
 
 How: ``encode_jobs`` runs once on the driver over the whole side table; the [N, job_dim] matrix is
 broadcast; ``encode_users`` runs on the executors inside ``mapInArrow``, the SavedModel loaded once per
-Python worker (:func:`feature_store.savedmodel.load_model`), ``--batch-size`` users per call.
+Python worker (:func:`tf_models.serving.load_model`), ``--batch-size`` users per call.
 
 Which rows (contract ``USER_EMBEDDING``, one per user with inputs; "previous" = the latest earlier day of the
 same model name *and version* in the table):
@@ -50,11 +50,11 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from feature_store import table as ft
-from feature_store.savedmodel import ModelSpec
 from jobtrail.argtypes import cli_path, model_name, model_ref, run_id, sql_path, table_name, version_label
 from jobtrail.errors import ConfigError, DataContractError
 from jobtrail.tables import Tables
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta
+from tf_models.serving import ModelSpec
 
 PASS_THROUGH = ("user_id", "n_events", "last_event_ts", "as_of_ts", "as_of_date")
 
@@ -160,7 +160,7 @@ def embed_users(rows: DataFrame, *, model_path: str, job_embeddings: Any, spec: 
                 storage: str = "float32") -> DataFrame:
     """``PASS_THROUGH`` columns + the stored embedding columns from ``encode_users``, batch by batch."""
     from feature_store.compact import int8_columns
-    from feature_store.savedmodel import context_arrays, encode_users, job_matrix, load_model
+    from tf_models.serving import context_arrays, encode_users, job_matrix, load_model
     from tf_models.signatures import CONTEXT_FEATURES
 
     stored = ft.stored_columns(storage)
@@ -236,8 +236,8 @@ def check_inputs(inputs: DataFrame, spec: ModelSpec, where: str) -> None:
 
 def run(spark: SparkSession, args: InferArgs) -> dict[str, Any]:
     """Run inference for ``args.as_of``; the counts per row kind and the seconds per stage."""
-    from feature_store.savedmodel import encode_jobs, load_model
     from jobtrail.job_table_io import job_table_arrays, load_job_table
+    from tf_models.serving import encode_jobs, load_model
 
     clock, seconds = time.perf_counter(), {}
 

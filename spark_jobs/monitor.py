@@ -138,11 +138,11 @@ def collapse_sample(today: DataFrame, stats: DataFrame, n: int) -> np.ndarray:
 def top10_lists(model: str, job_table: Path, users: np.ndarray, *,
                 data_root: Path | None = None) -> tuple[np.ndarray, int]:
     """(top-10 job indices [n, 10], catalogue size) of stored user embeddings, scored by the model that wrote them."""
-    from feature_store.savedmodel import ModelSpec, encode_jobs, load_model
     from jobtrail.job_table_io import job_table_arrays, load_job_table
     from spark_jobs.infer import resolve_ref
     from tf_models.metrics import top_k
     from tf_models.scoring import linear_queries
+    from tf_models.serving import ModelSpec, encode_jobs, load_model
 
     model_dir = resolve_ref(model, data_root=data_root)[0]
     spec = ModelSpec.from_dir(model_dir)

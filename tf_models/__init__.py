@@ -1,4 +1,7 @@
-"""TensorFlow / TFRS models: job encoder, sequence aggregators, training and export.
+"""TensorFlow / TFRS models: job encoder, sequence aggregators, training, export and serving.
+
+:mod:`tf_models.serving` runs an exported model on numpy / Arrow batches (batch inference calls it inside
+``mapInArrow``); :mod:`tf_models.known_model` builds a tiny SavedModel with an exact formula for tests and demos.
 
 Never imports pyspark; Keras is ``tf.keras`` only. TensorFlow Recommenders needs Keras 2, so this
 package sets ``TF_USE_LEGACY_KERAS=1`` here — the one place — before any of its modules imports

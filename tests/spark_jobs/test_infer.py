@@ -13,11 +13,11 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from feature_store import table as ft
-from feature_store.known_model import build_known_model
 from jobtrail.contracts import INFERENCE_INPUT, JOB_SIDE_TABLE
 from jobtrail.errors import ConfigError, DataContractError
 from jobtrail.sequence_core.arrow_io import rows_to_table
 from spark_jobs import infer
+from tf_models.known_model import build_known_model
 
 L, Q = 7, 4
 DAY1, DAY2 = date(2026, 10, 10), date(2026, 10, 11)

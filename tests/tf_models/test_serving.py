@@ -6,9 +6,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from feature_store.known_model import build_known_model, known_job_embeddings, known_user_embedding
-from feature_store.savedmodel import ModelSpec, context_arrays, encode_jobs, encode_users, load_model
 from jobtrail.errors import DataContractError
+from tf_models.known_model import build_known_model, known_job_embeddings, known_user_embedding
+from tf_models.serving import ModelSpec, context_arrays, encode_jobs, encode_users, load_model
 
 L, Q = 3, 2
 

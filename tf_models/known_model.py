@@ -13,7 +13,7 @@ without training anything, and tests can state the exact rows they expect:
 per position before pooling, to give benchmarks a model with realistic compute; the output is then
 deterministic but no longer a simple formula.
 
-    from feature_store.known_model import build_known_model, known_user_embedding
+    from tf_models.known_model import build_known_model, known_user_embedding
     model_dir = build_known_model(tmp_path / "model", context_length=7, query_tokens=4)
 """
 
