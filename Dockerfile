@@ -29,6 +29,7 @@ COPY --chown=airflow:0 jobtrail ./jobtrail
 COPY --chown=airflow:0 spark_jobs ./spark_jobs
 COPY --chown=airflow:0 tf_models ./tf_models
 COPY --chown=airflow:0 feature_store ./feature_store
+COPY --chown=airflow:0 orchestration ./orchestration
 # Airflow stays at the image's version; everything else at the tested pins (psycopg2 for the Postgres metadata DB).
 RUN pip install --no-cache-dir -c constraints.txt "apache-airflow==${AIRFLOW_VERSION}" psycopg2-binary \
         -e ".[spark,train,airflow,read]"

@@ -31,13 +31,13 @@ $(JARS): $(INSTALLED) spark_jobs/jars.py
 # The whole pipeline with real Airflow on the embedded default: generate, train, two daily runs; prints a summary
 # and how long it took (12 min 17 s measured on this 2-core machine, idle, 2026-12-07).
 demo: setup
-	$(PY) -m jobtrail.demo --out $(DEMO_DIR)
+	$(PY) -m orchestration.demo --out $(DEMO_DIR)
 
 # Airflow UI on http://localhost:$(AIRFLOW_PORT) with the project's DAGs (airflow standalone, SQLite, local[2]);
 # by default on the demo's tables and metadata, so `make demo` then `make airflow` shows its runs.
 AIRFLOW_PORT ?= 8080
 airflow: setup
-	$(PY) -m jobtrail.orchestration.standalone --home $(DEMO_DIR)/airflow --data-root $(DEMO_DIR)/data --port $(AIRFLOW_PORT)
+	$(PY) -m orchestration.standalone --home $(DEMO_DIR)/airflow --data-root $(DEMO_DIR)/data --port $(AIRFLOW_PORT)
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -70,7 +70,7 @@ evaluate: setup
 # docs/onboarding.md: the walkthrough from a platform's CSV export to a feature-table day and an evaluation report,
 # every command run for real and its output written into the doc (work folder data/onboarding, replaced).
 onboarding: setup
-	$(PY) -m jobtrail.onboarding --work data/onboarding --doc docs/onboarding.md
+	$(PY) -m orchestration.onboarding --work data/onboarding --doc docs/onboarding.md
 
 # Re-resolve the pins (only when dependencies in setup.cfg change), then run `make test` and commit.
 lock: $(INSTALLED)

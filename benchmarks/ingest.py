@@ -35,9 +35,9 @@ import pyarrow.csv as pcsv
 
 from benchmarks.pipeline import START, ensure_input
 from benchmarks.report import BENCH_USERS, load_average, machine, write_json, write_section
-from jobtrail.orchestration.spark import application_path
 from jobtrail.settings import Settings
 from jobtrail.tables import Tables
+from orchestration.spark import application_path
 
 EXPORT_DAYS = 189
 EXPORT_USERS = 200

@@ -6,8 +6,8 @@
 1. the synthetic dataset (``benchmarks.report.dataset_dir``; generated once, as ``benchmarks.pipeline`` does);
 2. a fresh data root ``.cache/bench/load/data`` (the folder is wiped first): ``raw_events`` and ``job_catalog``
    hard-linked from the dataset (the DAG refuses symlinks that leave the data root), days 1..N−1 written
-   straight into ``clean_events`` (:func:`jobtrail.demo.load_history`, in a child process);
-3. an embedded Airflow (SQLite, ``jobtrail.orchestration.embedded``) and a champion made cheaply and honestly:
+   straight into ``clean_events`` (:func:`orchestration.demo.load_history`, in a child process);
+3. an embedded Airflow (SQLite, ``orchestration.embedded``) and a champion made cheaply and honestly:
    the real training DAG on the last ``--train-days`` days of the history (``--aggregator``, 1 epoch, stride 4,
    no baselines) — its time is reported separately, it is not what is measured;
 4. a first daily run for ``ds`` − 1 (``incremental``: true; reported, not measured): it builds the per-user state
@@ -77,7 +77,7 @@ def stage_inputs(data: Path, root: Path) -> None:
 
 
 def history_child(root: Path, last_day: date, log: Path) -> dict[str, Any]:
-    """:func:`jobtrail.demo.load_history` in a child process (its Arrow memory leaves with it); rows, s, peak."""
+    """:func:`orchestration.demo.load_history` in a child process (its Arrow memory leaves with it); rows, s, peak."""
     started = time.perf_counter()
     with PeakMemory() as mem, log.open("w") as out:
         proc = subprocess.run([sys.executable, "-m", "benchmarks.load", "--history", str(root), last_day.isoformat()],
@@ -172,7 +172,7 @@ def figures(root: Path, ds: date) -> dict[str, Any]:
     """What the daily run left: the day's ingest counts, history, inputs, feature rows, monitoring."""
     from deltalake import DeltaTable
 
-    from jobtrail.demo import feature_rows_per_day
+    from orchestration.demo import feature_rows_per_day
 
     as_of = ds + timedelta(days=1)
     out: dict[str, Any] = {"ds": ds.isoformat(), "as_of_date": as_of.isoformat()}
@@ -293,7 +293,7 @@ def render(r: dict[str, Any]) -> str:
     lines += [
         "",
         f"Preparation (not measured above): inputs hard-linked in {prep['stage_seconds']} s; history written with "
-        f"`jobtrail.demo.load_history` (pyarrow + deltalake, no Spark) in {prep['history']['seconds']} s, peak "
+        f"`orchestration.demo.load_history` (pyarrow + deltalake, no Spark) in {prep['history']['seconds']} s, peak "
         f"{prep['history']['peak_rss_gib']} GiB; `airflow db migrate` {prep['migrate_seconds']} s; the champion from the "
         f"real training DAG (conf `{json.dumps(train.get('conf', {}))}`): {train.get('state', 'not run')} in "
         f"{_n(train.get('seconds'))} s, peak {_n(train.get('peak_rss_gib'))} GiB (seconds per task: {steps or '—'}); "
@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", nargs=2, metavar=("ROOT", "LAST_DAY"), help=argparse.SUPPRESS)  # child
     args = parser.parse_args(argv)
     if args.history:
-        from jobtrail.demo import load_history
+        from orchestration.demo import load_history
 
         rows = load_history(Path(args.history[0]), date.fromisoformat(args.history[1]))
         print("RESULT " + json.dumps({"rows": rows}), flush=True)
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("need --days >= 3 and 1 <= --train-days < --days - 1 (the last two days are the daily runs')")
 
     from benchmarks.pipeline import ensure_input
-    from jobtrail.orchestration.embedded import airflow_env, dags_test, migrate
+    from orchestration.embedded import airflow_env, dags_test, migrate
 
     started, wall_start = time.perf_counter(), datetime.now(timezone.utc)
     settings = Settings.from_env()

@@ -33,14 +33,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 # The dag-processor pre-imports a DAG file's `airflow.*` imports once, in its long-lived parent process: naming the
-# Spark provider here keeps each parse of this file fast (the operators themselves come from jobtrail.orchestration).
+# Spark provider here keeps each parse of this file fast (the operators themselves come from orchestration).
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator  # noqa: F401
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
-from jobtrail.orchestration.assets import feature_table_asset
-from jobtrail.orchestration.params import daily_params
-from jobtrail.orchestration.runtime import default_args
-from jobtrail.orchestration.spark import spark_submit
+from orchestration.assets import feature_table_asset
+from orchestration.params import daily_params
+from orchestration.runtime import default_args
+from orchestration.spark import spark_submit
 
 DAG_ID = "jobtrail_daily_embeddings"
 FEATURE_TABLE = feature_table_asset()
@@ -66,7 +66,7 @@ def jobtrail_daily_embeddings():
     @task(multiple_outputs=True, retries=0)
     def plan() -> dict:
         """Validate the form and fix the day and every path (fails at once on bad input: no retries)."""
-        from jobtrail.orchestration.daily import plan_run
+        from orchestration.daily import plan_run
 
         context = get_current_context()
         return plan_run(context["params"], data_interval_start=context.get("data_interval_start"),
@@ -75,14 +75,14 @@ def jobtrail_daily_embeddings():
     @task(multiple_outputs=True)
     def resolve_model(plan: dict) -> dict:
         """Resolve the registry alias to one SavedModel version; every later step uses that version."""
-        from jobtrail.orchestration.daily import resolve
+        from orchestration.daily import resolve
 
         return resolve(plan, run_id=f"{DAG_ID}/{get_current_context()['run_id']}")
 
     @task(outlets=[FEATURE_TABLE], retries=1)
     def publish(plan: dict, model: dict) -> dict:
         """Publish the feature table partition as an Asset event (date and model version in its extra)."""
-        from jobtrail.orchestration.daily import publish_extra
+        from orchestration.daily import publish_extra
 
         context = get_current_context()
         extra = publish_extra(plan, model)

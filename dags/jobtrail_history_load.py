@@ -34,9 +34,9 @@ from datetime import datetime, timedelta, timezone
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator  # noqa: F401
 from airflow.sdk import dag, get_current_context, task
 
-from jobtrail.orchestration.params import history_params
-from jobtrail.orchestration.runtime import default_args
-from jobtrail.orchestration.spark import spark_submit
+from orchestration.params import history_params
+from orchestration.runtime import default_args
+from orchestration.spark import spark_submit
 
 DAG_ID = "jobtrail_history_load"
 
@@ -61,14 +61,14 @@ def jobtrail_history_load():
     @task(multiple_outputs=True, retries=0)
     def plan() -> dict:
         """Validate the form; check the export and the mappings exist (fails at once on bad input: no retries)."""
-        from jobtrail.orchestration.history import plan_run
+        from orchestration.history import plan_run
 
         return plan_run(get_current_context()["params"])
 
     @task(retries=1)
     def summary(plan: dict) -> dict:
         """Counts over the range, users with inference inputs, and the training DAG's form to trigger next."""
-        from jobtrail.orchestration.history import summary as summarise
+        from orchestration.history import summary as summarise
 
         return summarise(plan)
 

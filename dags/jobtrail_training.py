@@ -31,16 +31,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 # The dag-processor pre-imports a DAG file's `airflow.*` imports once, in its long-lived parent process: naming the
-# Spark provider here keeps each parse of this file fast (the operators themselves come from jobtrail.orchestration).
+# Spark provider here keeps each parse of this file fast (the operators themselves come from orchestration).
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator  # noqa: F401
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
-from jobtrail.orchestration.launchers import training_task
-from jobtrail.orchestration.params import training_params
-from jobtrail.orchestration.runtime import default_args
-from jobtrail.orchestration.spark import spark_submit
 from jobtrail.settings import Settings
+from orchestration.launchers import training_task
+from orchestration.params import training_params
+from orchestration.runtime import default_args
+from orchestration.spark import spark_submit
 
 DAG_ID = "jobtrail_training"
 DAILY_DAG_ID = "jobtrail_daily_embeddings"
@@ -67,7 +67,7 @@ def jobtrail_training():
     @task(multiple_outputs=True, retries=0)
     def plan() -> dict:
         """Validate the form; fix the date range and the folders of this run (fails at once on bad input)."""
-        from jobtrail.orchestration.training import plan_run
+        from orchestration.training import plan_run
 
         context = get_current_context()
         return plan_run(context["params"], run_after=context["dag_run"].run_after, run_id=context["run_id"])
@@ -75,7 +75,7 @@ def jobtrail_training():
     @task(retries=1)
     def candidate(plan: dict) -> dict:
         """The trained model's result.json: registered version and validation metrics."""
-        from jobtrail.orchestration.training import candidate as read_candidate
+        from orchestration.training import candidate as read_candidate
 
         return read_candidate(plan)
 
@@ -83,7 +83,7 @@ def jobtrail_training():
     def promote(plan: dict, candidate: dict) -> dict:
         """Score candidate, champion, popularity and the baselines on the same validation split; move `champion`
         only if the candidate beats them all (none chosen: the mapped baselines are skipped)."""
-        from jobtrail.orchestration.training import promote as run_gate
+        from orchestration.training import promote as run_gate
 
         context = get_current_context()
         return run_gate(plan, candidate, context["params"], context["dag_run"].run_after, context["run_id"])
@@ -91,7 +91,7 @@ def jobtrail_training():
     @task(trigger_rule="none_failed", retries=0)
     def report(plan: dict, candidate: dict, promotion: dict) -> dict:
         """Candidate, champion and baselines side by side; the promotion decision."""
-        from jobtrail.orchestration.training import report as build_report
+        from orchestration.training import report as build_report
 
         return build_report(plan, candidate, promotion)
 
@@ -103,7 +103,7 @@ def jobtrail_training():
     @task.short_circuit(retries=0)
     def refresh_requested(promotion: dict) -> bool:
         """Continue to `trigger_daily` only when the form asked for it and a new champion was promoted."""
-        from jobtrail.orchestration.training import should_refresh
+        from orchestration.training import should_refresh
 
         return should_refresh(get_current_context()["params"], promotion)
 

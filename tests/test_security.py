@@ -44,8 +44,8 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from jobtrail.orchestration.embedded import airflow_env
 from jobtrail.settings import REPO_ROOT
+from orchestration.embedded import airflow_env
 
 _HOME = Path(tempfile.mkdtemp(prefix="jobtrail-airflow-"))
 atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
@@ -56,9 +56,9 @@ if "airflow" not in sys.modules:  # Airflow reads its configuration on import: a
 
 from jobtrail.argtypes import MAX_PATH_CHARS  # noqa: E402
 from jobtrail.errors import ConfigError  # noqa: E402
-from jobtrail.orchestration import params as dag_params  # noqa: E402
-from jobtrail.orchestration.daily import model_steps  # noqa: E402
-from jobtrail.orchestration.plans import (  # noqa: E402
+from orchestration import params as dag_params  # noqa: E402
+from orchestration.daily import model_steps  # noqa: E402
+from orchestration.plans import (  # noqa: E402
     DAILY_PARAMS,
     HISTORY_PARAMS,
     TRAINING_PARAMS,
@@ -101,18 +101,18 @@ HISTORY_RANGE = {"start": "2026-10-01", "end": "2026-10-30"}
 
 
 def dag_param_functions() -> dict[str, str]:
-    """DAG file → the ``jobtrail.orchestration.params`` function its ``@dag(params=...)`` calls."""
+    """DAG file → the ``orchestration.params`` function its ``@dag(params=...)`` calls."""
     found = {}
     for path in sorted((REPO_ROOT / "dags").glob("*.py")):
         tree = ast.parse(path.read_text(), filename=str(path))
         calls = [kw.value for node in ast.walk(tree) if isinstance(node, ast.Call)
                  for kw in node.keywords if kw.arg == "params"]
         imported = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                    and node.module == "jobtrail.orchestration.params" for a in node.names}
+                    and node.module == "orchestration.params" for a in node.names}
         assert len(calls) == 1, f"{path.name}: one DAG with params=, found {len(calls)}"
         call = calls[0]
         assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in imported, \
-            f"{path.name}: params= must call a function of jobtrail.orchestration.params (typed, validated Params)"
+            f"{path.name}: params= must call a function of orchestration.params (typed, validated Params)"
         found[path.name] = call.func.id
     return found
 
@@ -250,9 +250,9 @@ MINIMAL = {
 PARSER_SOURCE = {"ingest": "spark_jobs/ingest_config.py"}
 """Where a command's parser is defined, when not in the module the command runs (spark_jobs/ingest.py)."""
 NOT_PIPELINE_COMMANDS = {
-    "jobtrail/demo.py": "make demo: a developer's one-shot run on a fresh folder; it calls the commands walked here",
-    "jobtrail/orchestration/standalone.py": "make airflow: starts a local UI on 127.0.0.1 for a developer",
-    "jobtrail/onboarding.py": "make onboarding: regenerates docs/onboarding.md in a fresh folder; it runs the "
+    "orchestration/demo.py": "make demo: a developer's one-shot run on a fresh folder; it calls the commands walked here",
+    "orchestration/standalone.py": "make airflow: starts a local UI on 127.0.0.1 for a developer",
+    "orchestration/onboarding.py": "make onboarding: regenerates docs/onboarding.md in a fresh folder; it runs the "
                               "commands walked here",
 }
 """Argument parsers outside the walk, with the reason (benchmarks/ is not scanned: benchmark drivers)."""
@@ -268,7 +268,7 @@ class _Parser(Exception):
 
 
 def job_modules() -> dict[str, str]:
-    from jobtrail.cli import JOBS
+    from orchestration.cli import JOBS
 
     return {name: module for name, (module, _) in JOBS.items()}
 
@@ -280,7 +280,7 @@ def parse_function(command: str):
     if command.startswith("spark_jobs/"):
         module = importlib.import_module(command.removesuffix(".py").replace("/", "."))
         return getattr(module, "parse_args", None) or module.main
-    from jobtrail.cli import build_parser
+    from orchestration.cli import build_parser
 
     return lambda argv: build_parser().parse_args([command, *argv])
 
@@ -295,7 +295,7 @@ def the_parser(command: str) -> argparse.ArgumentParser:
     argparse.ArgumentParser.parse_args = catch
     try:
         if command in ("generate", "load-movielens", "load-amazon-games"):
-            from jobtrail.cli import build_parser
+            from orchestration.cli import build_parser
 
             subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
             return subparsers.choices[command]
@@ -353,11 +353,11 @@ def carried(parsed: object, value: str) -> bool:
 def test_the_walk_covers_every_command_line():
     sources = {str(p.relative_to(REPO_ROOT)) for pkg in ("jobtrail", "spark_jobs", "tf_models", "evaluation")
                for p in (REPO_ROOT / pkg).rglob("*.py") if "ArgumentParser(" in p.read_text()}
-    walked = {"jobtrail/cli.py"} | {c for c in MINIMAL if c.startswith("spark_jobs/")} | {
+    walked = {"orchestration/cli.py"} | {c for c in MINIMAL if c.startswith("spark_jobs/")} | {
         PARSER_SOURCE.get(name, module.replace(".", "/") + ".py") for name, module in job_modules().items()}
     assert sources - walked - set(NOT_PIPELINE_COMMANDS) == set(), "a command line the walk does not cover"
     assert set(job_modules()) | {"generate", "load-movielens", "load-amazon-games"} <= set(MINIMAL)
-    from jobtrail.cli import build_parser
+    from orchestration.cli import build_parser
 
     subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert set(subparsers.choices) <= set(MINIMAL)
@@ -444,7 +444,7 @@ def test_model_references_and_names_share_one_rule(reliability):
 
 
 def test_console_script_hands_arguments_to_the_same_parsers():
-    from jobtrail.cli import main
+    from orchestration.cli import main
 
     for command in job_modules():
         option = next(o for o, a in options(command).items() if kind_of(a) in ("value", "date", "number"))
@@ -588,7 +588,7 @@ def test_spark_submit_keeps_a_hostile_value_in_one_argument(tmp_path, monkeypatc
     from airflow.providers.apache.spark.hooks import spark_submit as hook_module
     from airflow.sdk import DAG
 
-    from jobtrail.orchestration.spark import spark_submit
+    from orchestration.spark import spark_submit
 
     marker = tmp_path / "PWNED"
     root = tmp_path / f"lake $(touch {marker}); touch {marker} `touch {marker}` | x > y"
@@ -624,7 +624,7 @@ def test_spark_submit_keeps_a_hostile_value_in_one_argument(tmp_path, monkeypatc
 
 
 def test_local_training_process_gets_a_list_and_refuses_a_hostile_name(tmp_path, reliability):
-    from jobtrail.orchestration.runtime import StepFailedError, jobtrail_command, run_jobtrail
+    from orchestration.runtime import StepFailedError, jobtrail_command, run_jobtrail
 
     marker = tmp_path / "PWNED"
     argv = ["promote", "--name", f"m$(touch {marker}); touch {marker}", "--version", "1", "--examples", str(tmp_path)]
@@ -635,7 +635,7 @@ def test_local_training_process_gets_a_list_and_refuses_a_hostile_name(tmp_path,
     assert not marker.exists()
     reliability(area="security", case="local training launcher: hostile model name",
                 injected="jobtrail promote --name 'm$(touch PWNED); touch PWNED' run as the DAG's local launcher does "
-                         "(python -m jobtrail.cli, a child process)",
+                         "(python -m orchestration.cli, a child process)",
                 happened="the child got the name as one argument and refused it (exit 2, 'argument --name: ... is "
                          "not a model name'); the task failed with that line; no PWNED file")
 
@@ -644,8 +644,8 @@ def test_local_training_process_gets_a_list_and_refuses_a_hostile_name(tmp_path,
 def test_pod_and_container_get_the_argument_list(tmp_path, launcher):
     from airflow.sdk import DAG
 
-    from jobtrail.orchestration.config import LauncherConfig
-    from jobtrail.orchestration.launchers import training_task
+    from orchestration.config import LauncherConfig
+    from orchestration.launchers import training_task
 
     argv = ["train", "--model", "mean", "--examples", "/data/ex $(id); rm -rf /", "--out", "/data/m `id`"]
     config = LauncherConfig.from_env({"JOBTRAIL_TRAIN_LAUNCHER": launcher, "JOBTRAIL_TRAIN_GPUS": "0"})
@@ -773,7 +773,7 @@ LOCAL_STATE = [".venv/bin/python", ".cache/jars/delta.jar", "data/demo/raw_event
                "secrets/db_password", "keys/server.pem", "keys/server.key", "jobtrail/__pycache__/cli.cpython-311.pyc",
                "spark-warehouse/t/part-0.parquet", ".pytest_cache/v/x", "airflow.cfg", "data/demo/airflow/airflow.db",
                "mlflow.db"]
-IMAGE_SOURCES = ["setup.cfg", "pyproject.toml", "constraints.txt", "README.md", "jobtrail/cli.py",
+IMAGE_SOURCES = ["setup.cfg", "pyproject.toml", "constraints.txt", "README.md", "orchestration/cli.py",
                  "spark_jobs/ingest.py", "tf_models/train.py", "feature_store/table.py", "dags/jobtrail_training.py"]
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from jobtrail.orchestration.embedded import airflow_env
 from jobtrail.settings import REPO_ROOT
+from orchestration.embedded import airflow_env
 
 DAGS = REPO_ROOT / "dags"
 _HOME = Path(tempfile.mkdtemp(prefix="jobtrail-airflow-"))

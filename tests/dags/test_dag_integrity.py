@@ -13,8 +13,8 @@ from datetime import timedelta
 
 import pytest
 
-from jobtrail.orchestration.plans import DAILY_PARAMS, HISTORY_PARAMS, TRAINING_PARAMS
 from jobtrail.settings import REPO_ROOT
+from orchestration.plans import DAILY_PARAMS, HISTORY_PARAMS, TRAINING_PARAMS
 
 DAILY_EDGES = {
     ("plan", "ingest"), ("plan", "resolve_model"), ("ingest", "job_table"), ("resolve_model", "job_table"),
@@ -142,7 +142,7 @@ def bounded(schema: dict) -> bool:
 def test_every_form_field_says_what_it_takes(daily, training, history):
     """The rendered form of each DAG: every field has a description and a bound or a choice list, and a number's
     description shows the range its schema checks."""
-    from jobtrail.orchestration.params import bounds
+    from orchestration.params import bounds
 
     for dag in (daily, training, history):
         for name, param in dag.params.items():

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from jobtrail.orchestration.embedded import airflow_env, migrate
 from jobtrail.tables import Tables
+from orchestration.embedded import airflow_env, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -39,9 +39,9 @@ HISTORY_END = DAY - timedelta(days=1)
 @pytest.fixture(scope="module")
 def lake(lake_root, root_env, dagbag):
     """Synthetic data, the history in clean_events, the metadata DB; JOBTRAIL_DATA_ROOT for the module."""
-    from jobtrail.demo import load_history
     from jobtrail.synthetic.config import GeneratorConfig
     from jobtrail.synthetic.generate import generate
+    from orchestration.demo import load_history
 
     with root_env(lake_root) as root:
         generate(GeneratorConfig(users=USERS, days=DAYS, seed=SEED, start=START), root)

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from jobtrail import onboarding
 from jobtrail.tables import Tables
+from orchestration import onboarding
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,7 @@ def test_the_export_looks_like_a_portal_s(export):
 def test_history_load_dag_on_the_walkthrough_export(export, dagbag, root_env, tmp_path, caplog):
     """Range ingest → timelines → side table → inference inputs, in one run; the job attributes read off the
     events themselves (``"rows": "events"``) — the walkthrough below uses the separate catalogue file."""
-    from jobtrail.orchestration.embedded import migrate
+    from orchestration.embedded import migrate
 
     folder, facts = export
     root = tmp_path / "lake"
@@ -159,7 +159,7 @@ def command_lines(block: str) -> list[str]:
 
 def parse_function(words: list[str]):
     """The parser ``jobtrail <command>`` or ``spark-submit spark_jobs/<job>.py`` runs, and the arguments."""
-    from jobtrail.cli import JOBS, build_parser
+    from orchestration.cli import JOBS, build_parser
 
     if words[0] == "spark-submit":
         return importlib.import_module(words[1].removesuffix(".py").replace("/", ".")).parse_args, words[2:]

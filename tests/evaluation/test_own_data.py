@@ -19,9 +19,9 @@ START = date(2026, 10, 1)
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    from jobtrail.demo import load_history
     from jobtrail.synthetic.config import GeneratorConfig
     from jobtrail.synthetic.generate import generate
+    from orchestration.demo import load_history
 
     root = tmp_path_factory.mktemp("own")
     generate(GeneratorConfig(users=40, days=20, seed=2, start=START), root)
@@ -72,9 +72,9 @@ def test_a_root_without_a_catalogue_trains_on_id_only_jobs_and_reports(tmp_path)
     import json
 
     from evaluation.cli import run
-    from jobtrail.demo import load_history
     from jobtrail.synthetic.config import GeneratorConfig
     from jobtrail.synthetic.generate import generate
+    from orchestration.demo import load_history
 
     root = tmp_path / "lake"
     generate(GeneratorConfig(users=120, days=24, seed=4, start=START), root)

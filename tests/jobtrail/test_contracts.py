@@ -32,7 +32,7 @@ def test_contract_helpers():
 
 def test_importing_the_shell_imports_neither_spark_nor_tensorflow():
     code = (
-        "import sys, jobtrail.contracts, jobtrail.cli, jobtrail.settings, jobtrail.synthetic.generate;"
+        "import sys, jobtrail.contracts, orchestration.cli, jobtrail.settings, jobtrail.synthetic.generate;"
         "heavy = [m for m in ('pyspark', 'tensorflow', 'tf_keras') if m in sys.modules];"
         "print(heavy); sys.exit(1 if heavy else 0)"
     )

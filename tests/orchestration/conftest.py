@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from jobtrail.orchestration.embedded import airflow_env
+from orchestration.embedded import airflow_env
 
 _HOME = Path(tempfile.mkdtemp(prefix="jobtrail-airflow-"))
 atexit.register(shutil.rmtree, _HOME, ignore_errors=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from jobtrail.errors import JobtrailError
-from jobtrail.orchestration.embedded import LOCAL_SPARK, airflow_env
 from jobtrail.settings import REPO_ROOT
+from orchestration.embedded import LOCAL_SPARK, airflow_env
 
 
 def test_airflow_env(tmp_path):
@@ -29,7 +29,7 @@ def test_airflow_env(tmp_path):
 
 
 def test_demo_only_deletes_its_own_folder(tmp_path):
-    from jobtrail.demo import MARKER, prepare
+    from orchestration.demo import MARKER, prepare
 
     precious = tmp_path / "precious"
     precious.mkdir()
@@ -48,9 +48,9 @@ def test_history_matches_the_clean_events_contract(tmp_path):
     from deltalake import DeltaTable
 
     from jobtrail.contracts import RAW_EVENT, with_partition
-    from jobtrail.demo import load_history
     from jobtrail.synthetic.config import GeneratorConfig
     from jobtrail.synthetic.generate import generate
+    from orchestration.demo import load_history
 
     generate(GeneratorConfig(users=30, days=3, seed=1, start=date(2026, 10, 1)), tmp_path)
     rows = load_history(tmp_path, date(2026, 10, 2))

@@ -18,7 +18,7 @@ TRAIN = ["--examples", "ex", "--out", "run"]
 
 def window_parsers():
     """Every command line with a --window: (name, its parsed window, a minimal argument list)."""
-    from jobtrail import demo
+    from orchestration import demo
     from spark_jobs import examples, inference_inputs
 
     return [("examples", lambda argv: examples.parse_args(argv).sequence.window, EXAMPLES),
@@ -30,10 +30,10 @@ def window_parsers():
 
 def test_the_window_is_declared_once(tmp_path):
     from evaluation.config import BASE_WINDOW
-    from jobtrail.orchestration.params import history_params, training_params
-    from jobtrail.orchestration.plans import history_plan, training_plan
     from jobtrail.sequence_core.chunks import SequenceConfig
     from jobtrail.sequence_core.windows import WindowConfig
+    from orchestration.params import history_params, training_params
+    from orchestration.plans import history_plan, training_plan
     from spark_jobs.user_state import STATE_EVENTS
 
     for form in (training_params(), history_params()):
@@ -63,8 +63,8 @@ def test_the_window_is_declared_once(tmp_path):
 
 
 def test_the_lookback_is_declared_once(tmp_path):
-    from jobtrail.orchestration.params import daily_params, history_params
-    from jobtrail.orchestration.plans import daily_plan, history_plan
+    from orchestration.params import daily_params, history_params
+    from orchestration.plans import daily_plan, history_plan
     from spark_jobs import inference_inputs
     from spark_jobs.user_state import MAX_LOOKBACK_DAYS
 
@@ -90,9 +90,9 @@ def test_the_lookback_is_declared_once(tmp_path):
 def test_the_model_names_are_declared_once(tmp_path):
     from evaluation.cli import parse_args as evaluate_args
     from evaluation.config import EvalConfig
-    from jobtrail import demo
-    from jobtrail.orchestration.params import training_params
-    from jobtrail.orchestration.plans import training_plan
+    from orchestration import demo
+    from orchestration.params import training_params
+    from orchestration.plans import training_plan
     from tf_models.aggregators import aggregator_classes
     from tf_models.train import parse_args as train_args
 

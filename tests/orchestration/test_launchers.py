@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from jobtrail.errors import ConfigError
-from jobtrail.orchestration.config import DEFAULT_GPU_TOLERATION, LauncherConfig
-from jobtrail.orchestration.launchers import training_task
+from orchestration.config import DEFAULT_GPU_TOLERATION, LauncherConfig
+from orchestration.launchers import training_task
 
 ROOT = Path("/srv/jobtrail/data")
 ARGV = ["train", "--model", "transformer", "--examples", f"{ROOT}/training_examples/r", "--out", f"{ROOT}/models/m/r"]
@@ -67,9 +67,9 @@ def test_local_runs_jobtrail_train_as_a_process_task():
 def test_local_command_is_an_argument_list():
     import sys
 
-    from jobtrail.orchestration.runtime import jobtrail_command
+    from orchestration.runtime import jobtrail_command
 
-    assert jobtrail_command(ARGV) == [sys.executable, "-m", "jobtrail.cli", *ARGV]
+    assert jobtrail_command(ARGV) == [sys.executable, "-m", "orchestration.cli", *ARGV]
     with pytest.raises(TypeError):
         jobtrail_command("train --model x; rm -rf /")
 

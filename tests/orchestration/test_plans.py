@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from jobtrail.errors import ConfigError
-from jobtrail.orchestration.daily import model_steps
-from jobtrail.orchestration.plans import DailyPlan, daily_plan, run_day, training_plan
 from jobtrail.tables import Tables
+from orchestration.daily import model_steps
+from orchestration.plans import DailyPlan, daily_plan, run_day, training_plan
 
 RUN_AFTER = datetime(2026, 11, 1, 1, 30, tzinfo=timezone.utc)
 
@@ -168,7 +168,7 @@ def test_catalogue_options_reach_job_table_in_every_dag(tmp_path):
 
 
 def test_history_plan_args_parse_as_intended(tmp_path):
-    from jobtrail.orchestration import plans
+    from orchestration import plans
     from spark_jobs import inference_inputs, ingest_config, job_table, timelines
 
     (tmp_path / "maps").mkdir()
@@ -202,7 +202,7 @@ def test_history_plan_args_parse_as_intended(tmp_path):
     ({"start": "2026-10-01", "end": "2026-10-02", "ds": "2026-10-01"}, "unknown parameter"),
 ])
 def test_history_plan_refuses(tmp_path, params, message):
-    from jobtrail.orchestration.plans import history_plan
+    from orchestration.plans import history_plan
 
     with pytest.raises(ConfigError, match=message):
         history_plan(params, data_root=tmp_path)

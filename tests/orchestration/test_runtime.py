@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from jobtrail.orchestration.runtime import StepFailedError, failure_message, last_json_object, run_jobtrail
+from orchestration.runtime import StepFailedError, failure_message, last_json_object, run_jobtrail
 
 
 def test_last_json_object():

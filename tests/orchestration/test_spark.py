@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from jobtrail.orchestration.spark import application_path, spark_submit
 from jobtrail.settings import REPO_ROOT
+from orchestration.spark import application_path, spark_submit
 
 ARGS = ["--ds", "2026-10-30", "--input", "/data/raw_events/ds=2026-10-30", "--data-root", "/data"]
 

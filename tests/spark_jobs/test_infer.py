@@ -140,7 +140,7 @@ def test_rerun_replaces_one_set_of_rows_and_time_travel_reads_the_old_one(spark,
 
 def test_dates_in_either_order_int8_storage_and_catalogue_name(spark, world):
     root, model = world
-    from jobtrail.cli import main
+    from orchestration.cli import main
 
     # later day first (through the CLI): it finds no earlier embedding, so its fallbacks are cold starts
     assert main(["infer", *argv(root, model, DAY2, "compact", "--storage", "int8")]) == 0

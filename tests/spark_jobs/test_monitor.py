@@ -114,7 +114,7 @@ def test_bad_partitions_fail_naming_the_check(spark, tables, version, check, mes
 
 
 def test_thresholds_are_configurable_and_the_cli_exit_status_says_fail(spark, tables, capsys):
-    from jobtrail.cli import main
+    from orchestration.cli import main
 
     argv = ["monitor", "--as-of", str(DAY2), "--model-name", "m", "--model-version", "cov", "--features",
             str(tables / "features"), "--events", str(tables / "events"), "--out", str(tables / "monitoring"),

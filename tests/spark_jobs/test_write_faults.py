@@ -45,7 +45,7 @@ KILL_AT = TABLES[:2]  # one attempt killed per table, in commit order (~20 s of 
 # ingest_counts, the last commit, is the Airflow retry test of tests/dags/test_end_to_end.py
 FEATURES = "user_embeddings"
 JOB_ENV = {"JOBTRAIL_SPARK_SHUFFLE_PARTITIONS": "2",  # as the in-process session of the tests
-           "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}  # short jobs: C1 only (jobtrail.orchestration.embedded)
+           "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}  # short jobs: C1 only (orchestration.embedded)
 
 
 def j(**fields) -> str:

@@ -31,7 +31,7 @@ def data_root(tmp_path, monkeypatch) -> Path:
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    """The environment for a ``python -m jobtrail.cli`` child: the repo importable, Keras 2."""
+    """The environment for a ``python -m orchestration.cli`` child: the repo importable, Keras 2."""
     root = str(Path(__file__).resolve().parents[2])
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
     return {**env, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def _train_command(planted, out, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "jobtrail.cli", "train", "--examples", str(planted.root), "--out", str(out),
+    return [sys.executable, "-m", "orchestration.cli", "train", "--examples", str(planted.root), "--out", str(out),
             "--no-mlflow", *SMALL, *extra]
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from jobtrail.errors import ConfigError
-from jobtrail.orchestration.plans import history_plan
 from jobtrail.settings import Settings
 from jobtrail.tables import Tables
+from orchestration.plans import history_plan
 
 log = logging.getLogger(__name__)
 COUNTED = ("input_rows", "clean_rows", "duplicate_rows", "quarantined_rows")

@@ -1,6 +1,6 @@
 """Running a ``jobtrail`` command from a task, and the failure message every task gives.
 
-:func:`run_jobtrail` starts ``python -m jobtrail.cli ARGS`` with an argument list (never a shell), streams
+:func:`run_jobtrail` starts ``python -m orchestration.cli ARGS`` with an argument list (never a shell), streams
 its output into the task log, stops it if the task is killed or times out, and returns the JSON object the
 command prints last (``jobtrail train`` / ``jobtrail promote`` both end with one).
 
@@ -47,10 +47,10 @@ def last_json_object(lines: Sequence[str]) -> dict[str, Any] | None:
 
 
 def jobtrail_command(argv: Sequence[str]) -> list[str]:
-    """``[python, -m, jobtrail.cli, *argv]`` with the interpreter running this task (the project's environment)."""
+    """``[python, -m, orchestration.cli, *argv]`` with the interpreter running this task (the project's environment)."""
     if isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv):
         raise TypeError(f"jobtrail arguments must be a list of strings, got {argv!r}")
-    return [sys.executable, "-m", "jobtrail.cli", *argv]
+    return [sys.executable, "-m", "orchestration.cli", *argv]
 
 
 def run_jobtrail(argv: Sequence[str], *, step: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:

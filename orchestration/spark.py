@@ -16,7 +16,7 @@ At execute time the operator also
   comes too late and the jobs ran on spark-submit's 1g (at 10M events the inference inputs took 2.1× longer
   with 1g and the C1-only JIT below than with 4g and the default JIT);
 - passes ``$JOBTRAIL_SPARK_DRIVER_JAVA_OPTIONS`` as ``spark.driver.extraJavaOptions`` when set. The embedded
-  default (:mod:`jobtrail.orchestration.embedded`) sets ``-XX:TieredStopAtLevel=1``: the JIT's second tier costs
+  default (:mod:`orchestration.embedded`) sets ``-XX:TieredStopAtLevel=1``: the JIT's second tier costs
   more CPU than it saves in short ``local[2]`` jobs (about half the CPU of a small job on 2 cores).
 """
 
@@ -42,7 +42,7 @@ def application_path(job: str) -> str:
 
 
 def _operator_class() -> type:
-    from jobtrail.orchestration.operators import JobtrailSparkSubmitOperator
+    from orchestration.operators import JobtrailSparkSubmitOperator
 
     return JobtrailSparkSubmitOperator
 

@@ -1,12 +1,12 @@
 """``make airflow``: the embedded Airflow with this project's DAGs and connections, for operators in the UI.
 
 Runs ``airflow standalone`` (api-server, scheduler, dag-processor, triggerer; SQLite metadata; LocalExecutor)
-with the environment of :func:`jobtrail.orchestration.embedded.airflow_env`: the DAGs of ``dags/``,
+with the environment of :func:`orchestration.embedded.airflow_env`: the DAGs of ``dags/``,
 ``spark_default`` = ``local[2]`` (unless ``AIRFLOW_CONN_SPARK_DEFAULT`` is set), the data root. Authentication
 is on: user ``admin``, password generated on the first start into
 ``<home>/simple_auth_manager_passwords.json.generated`` (also printed by Airflow in its start-up output).
 
-    python -m jobtrail.orchestration.standalone --home data/demo/airflow --data-root data/demo/data \\
+    python -m orchestration.standalone --home data/demo/airflow --data-root data/demo/data \\
         [--port 8080] [--host 127.0.0.1]
 
 Stop it with Ctrl-C (the whole process group: api-server, scheduler and its workers, dag-processor, triggerer).
@@ -19,8 +19,8 @@ import os
 import sys
 from pathlib import Path
 
-from jobtrail.orchestration.embedded import airflow_env
 from jobtrail.tables import Tables
+from orchestration.embedded import airflow_env
 
 
 def main(argv: list[str] | None = None) -> int:

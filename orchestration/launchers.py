@@ -1,6 +1,6 @@
 """Training launchers: run ``jobtrail train ...`` where configuration says (:class:`LauncherConfig`).
 
-- ``local`` (embedded default): a TaskFlow task that runs ``python -m jobtrail.cli train ...`` as a child
+- ``local`` (embedded default): a TaskFlow task that runs ``python -m orchestration.cli train ...`` as a child
   process of the Airflow worker, with an argument list, streaming its log;
 - ``kubernetes``: a ``KubernetesPodOperator`` on the project image, ``nvidia.com/gpu`` limit, tolerations and
   node selector from configuration, reattaching to its pod after a worker restart (``durable``, which is
@@ -21,8 +21,8 @@ from typing import Any
 
 from airflow.sdk import get_current_context, task
 
-from jobtrail.orchestration.config import LauncherConfig
-from jobtrail.orchestration.runtime import run_jobtrail
+from orchestration.config import LauncherConfig
+from orchestration.runtime import run_jobtrail
 
 TRAINER_ENTRYPOINT = ["jobtrail"]
 

@@ -1,7 +1,7 @@
 """Bodies of the training tasks that are not Spark jobs: plan, read a run's result, promote, report.
 
 Called from ``dags/jobtrail_training.py``. Training itself goes through the launcher
-(:mod:`jobtrail.orchestration.launchers`); the promotion gate (``jobtrail promote``: score candidate and
+(:mod:`orchestration.launchers`); the promotion gate (``jobtrail promote``: score candidate and
 champion on the same validation split, move the alias only when the candidate is better) runs on the worker.
 """
 
@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from jobtrail.errors import ConfigError
-from jobtrail.orchestration.plans import training_plan
-from jobtrail.orchestration.runtime import run_jobtrail
 from jobtrail.settings import Settings
+from orchestration.plans import training_plan
+from orchestration.runtime import run_jobtrail
 
 log = logging.getLogger(__name__)
 METRICS_SHOWN = ("val_recall_at_10", "val_auc", "val_loss")

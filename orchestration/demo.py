@@ -14,7 +14,7 @@
 Spark steps run through ``spark-submit`` on ``local[2]``; every task's log is under ``<out>/airflow/logs`` and
 each DAG run's full output in ``<out>/logs``.
 
-    python -m jobtrail.demo --out data/demo [--users 2000 --days 30 --aggregator transformer --epochs 10 --batch-size 64]
+    python -m orchestration.demo --out data/demo [--users 2000 --days 30 --aggregator transformer --epochs 10 --batch-size 64]
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def prepare(out: Path, keep: bool) -> None:
             raise JobtrailError(f"{out} exists and was not made by the demo (no {MARKER}): choose another --out")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("made by python -m jobtrail.demo; deleted and rebuilt by the next run\n")
+    (out / MARKER).write_text("made by python -m orchestration.demo; deleted and rebuilt by the next run\n")
 
 
 def load_history(data_root: Path, last_day: date) -> int:
@@ -168,9 +168,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from jobtrail.orchestration.embedded import airflow_env, dags_test, migrate
     from jobtrail.synthetic.config import GeneratorConfig
     from jobtrail.synthetic.generate import generate
+    from orchestration.embedded import airflow_env, dags_test, migrate
 
     started = time.perf_counter()
     out = args.out

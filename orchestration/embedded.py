@@ -1,6 +1,6 @@
 """The embedded default Airflow: SQLite metadata in a folder, this project's DAGs, Spark ``local[2]``.
 
-Used by ``make demo`` (:mod:`jobtrail.demo`), ``make airflow`` and the DAG tests:
+Used by ``make demo`` (:mod:`orchestration.demo`), ``make airflow`` and the DAG tests:
 
     env = airflow_env(home=Path("data/demo/airflow"), data_root=Path("data/demo"))
     migrate(env)                                                  # airflow db migrate (SQLite)

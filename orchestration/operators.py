@@ -22,7 +22,7 @@ def default_master() -> str:
 class JobtrailSparkSubmitOperator(SparkSubmitOperator):
     """``SparkSubmitOperator`` that keeps the job's master in line with the connection.
 
-    See :mod:`jobtrail.orchestration.spark`: local default when ``spark_default`` is not defined,
+    See :mod:`orchestration.spark`: local default when ``spark_default`` is not defined,
     ``JOBTRAIL_SPARK_MASTER`` exported to the job, the driver on this interpreter.
     """
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from jobtrail.cli import main
 from jobtrail.parquet_io import read_table
 from jobtrail.tables import Tables
+from orchestration.cli import main
 
 
 def test_generate_writes_tables_and_manifest(tmp_path, capsys):

@@ -223,7 +223,7 @@ def run_day(param_ds: object, *, data_interval_start: datetime | None, run_after
 
 
 def daily_plan(params: Mapping[str, Any], *, ds: date, data_root: Path) -> DailyPlan:
-    """Validate the daily DAG's params (see :mod:`jobtrail.orchestration.params`) into a :class:`DailyPlan`."""
+    """Validate the daily DAG's params (see :mod:`orchestration.params`) into a :class:`DailyPlan`."""
     check_known(params, DAILY_PARAMS, "jobtrail_daily_embeddings")
     raw = params.get("raw_input") or f"{Tables.RAW_EVENTS}/ds={{ds}}"
     if not isinstance(raw, str):

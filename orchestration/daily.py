@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from jobtrail.errors import ConfigError
-from jobtrail.orchestration.plans import DailyPlan, daily_plan, run_day
 from jobtrail.settings import Settings
+from orchestration.plans import DailyPlan, daily_plan, run_day
 
 log = logging.getLogger(__name__)
 

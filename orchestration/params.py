@@ -1,7 +1,7 @@
 """The trigger forms of the three DAGs: typed, validated ``Param``\\ s (JSON schema), in sections.
 
 Airflow validates a run's conf against these schemas when the run is created (UI form, REST API, CLI); the
-tasks validate again with :mod:`jobtrail.orchestration.plans`, which also checks what a schema cannot
+tasks validate again with :mod:`orchestration.plans`, which also checks what a schema cannot
 (calendar dates, ``start < valid_from <= end``, paths resolving inside the data root). Every field has a
 description, and a number's or a list's description ends with the range its schema enforces (:func:`bounds`,
 written from the same declaration), so the form shows what it will check.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobtrail.knobs import AGGREGATOR_LABELS, AGGREGATORS, BASELINES, LOOKBACK_DAYS, OBJECTIVES, WINDOW, IntKnob
-from jobtrail.orchestration.plans import DEFAULT_ALIAS, DEFAULT_MAX_QUARANTINE_SHARE, DEFAULT_MODEL_NAME, INPUT_FORMATS
+from orchestration.plans import DEFAULT_ALIAS, DEFAULT_MAX_QUARANTINE_SHARE, DEFAULT_MODEL_NAME, INPUT_FORMATS
 from jobtrail.rules import (
     ALIAS_PATTERN,
     DATE_PATTERN,
