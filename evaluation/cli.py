@@ -40,6 +40,7 @@ from evaluation import own_data
 from evaluation.config import PRESETS, DatasetSpec, EvalConfig
 from jobtrail.argtypes import cli_path, int_range, iso_date, names
 from jobtrail.errors import JobtrailError
+from jobtrail.generated_docs import machine
 from jobtrail.settings import REPO_ROOT, Settings
 from tf_models.config import AGGREGATOR_NAMES
 
@@ -228,7 +229,6 @@ def _log(obj: dict[str, Any]) -> None:
 
 def run(args: EvalArgs, config: EvalConfig | None = None) -> dict[str, Any]:
     """Everything of the module docstring; ``config`` replaces the preset (tests use a tiny one)."""
-    from benchmarks.report import machine
     from evaluation import datasets, runs, sasrec
     from evaluation.report import write_report
 

@@ -12,6 +12,7 @@ from evaluation import plots
 from evaluation.comparisons import findings, fmt, summarize, targets
 from evaluation.config import BASE_WINDOW, PRESETS
 from evaluation.retrieval import POLICIES
+from jobtrail.generated_docs import read_section, write_section
 
 WRITE_UPS = {
     "decay > mean": "LinkedIn activity embeddings: decaying mean beats the plain mean",
@@ -159,13 +160,9 @@ def write_report(results: dict[str, Any], doc: Path) -> Path:
     """
     write_json(results, doc.parent / "evaluation.json")
     if not results["datasets"] and results.get("amazon") and doc.exists():
-        from benchmarks.report import write_section
-
         body = _amazon_section(results["amazon"], results).split("\n", 2)[2]
-        write_section(AMAZON_TITLE, body, doc=doc)
+        write_section(AMAZON_TITLE, body, doc=doc, header="# Evaluation\n")
         return doc
-    from benchmarks.report import read_section
-
     kept_amazon = read_section(AMAZON_TITLE, doc) if not results.get("amazon") else None
     cfg, rows = results["config"], results["rows"]
     images = doc.parent / "evaluation"

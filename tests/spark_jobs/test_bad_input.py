@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
-from benchmarks.report import PeakMemory
 from jobtrail.contracts import RAW_EVENT, Tables, with_partition
 from jobtrail.errors import DataContractError
+from jobtrail.generated_docs import PeakMemory
 from spark_jobs import examples, inference_inputs, job_table, timelines
 from spark_jobs.common import read_delta
 from spark_jobs.ingest import (
