@@ -15,8 +15,10 @@ import sys
 import time
 from datetime import date
 
+import spark_jobs
 from jobtrail.argtypes import cli_path, int_range, iso_date, positive_int, seed
 from jobtrail.errors import JobtrailError
+from spark_jobs import command
 
 
 def _generate(args: argparse.Namespace) -> dict:
@@ -50,16 +52,7 @@ def _load_amazon_games(args: argparse.Namespace) -> dict:
     return write_amazon_games(args.out, load_amazon_games(args.path))
 
 
-SPARK_JOBS = {
-    "ingest": ("spark_jobs.ingest", "validate raw events of one day or a range of days into the clean events table"),
-    "job-table": ("spark_jobs.job_table", "build the job side table from a catalogue snapshot"),
-    "timelines": ("spark_jobs.timelines", "sessionized per-user timelines over a date range"),
-    "examples": ("spark_jobs.examples", "training sequences (default) or sliding-window examples"),
-    "user-state": ("spark_jobs.user_state", "fold the clean events into the per-user timeline state of a date"),
-    "inference-inputs": ("spark_jobs.inference_inputs", "each user's latest events before a cutoff"),
-    "infer": ("spark_jobs.infer", "user embeddings of one as-of date into the Delta feature table"),
-    "monitor": ("spark_jobs.monitor", "check a feature-table partition; fail on NaNs, low coverage, drift"),
-}
+SPARK_JOBS = {command(module): (f"spark_jobs.{module}", summary) for module, summary in spark_jobs.JOBS.items()}
 """``jobtrail <name> ARGS`` runs ``spark_jobs/<module>.py ARGS`` in-process: the same arguments as spark-submit."""
 
 MODEL_JOBS = {

@@ -27,16 +27,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import spark_jobs
 from jobtrail.settings import REPO_ROOT, Settings
 
-SPARK_JOBS: tuple[str, ...] = ("ingest", "job_table", "timelines", "examples", "inference_inputs", "infer", "monitor")
 CONN_ID = "spark_default"
 
 
 def application_path(job: str) -> str:
     """``spark_jobs/<job>.py`` of the installed project (``$JOBTRAIL_SPARK_APP_DIR`` overrides the folder)."""
-    if job not in SPARK_JOBS:
-        raise ValueError(f"unknown Spark job {job!r}; one of {', '.join(SPARK_JOBS)}")
+    if job not in spark_jobs.JOBS:
+        raise ValueError(f"unknown Spark job {job!r}; one of {', '.join(spark_jobs.JOBS)}")
     folder = Path(os.environ.get("JOBTRAIL_SPARK_APP_DIR") or REPO_ROOT / "spark_jobs")
     return str(folder / f"{job}.py")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import spark_jobs
 from jobtrail.settings import REPO_ROOT
 from orchestration.spark import application_path, spark_submit
 
@@ -32,9 +33,17 @@ def test_operator_settings():
     assert op.name == "jobtrail-ingest"
 
 
-@pytest.mark.parametrize("job", ["ingest", "job_table", "timelines", "examples", "inference_inputs", "infer", "monitor"])
+@pytest.mark.parametrize("job", sorted(spark_jobs.JOBS))
 def test_every_application_exists(job):
     assert Path(application_path(job)).is_file()
+
+
+def test_every_job_module_is_declared_once():
+    """A module of spark_jobs/ with a ``main`` is a job: listed in ``spark_jobs.JOBS`` (the CLI and the DAGs read
+    that mapping), except ``generate`` (``jobtrail generate --engine spark`` runs it) and ``jars`` (resolves Delta's
+    jars at set-up, no session)."""
+    with_main = {p.stem for p in (REPO_ROOT / "spark_jobs").glob("*.py") if "\ndef main(" in p.read_text()}
+    assert with_main - {"generate", "jars"} == set(spark_jobs.JOBS)
 
 
 def test_refuses_shell_strings_and_unknown_jobs():
