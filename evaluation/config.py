@@ -22,10 +22,14 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 from jobtrail.errors import ConfigError
-from jobtrail.knobs import WINDOW
+from jobtrail.knobs import TRAINING_BY_NAME, WINDOW
 from tf_models.config import AGGREGATOR_NAMES, DECAY_GRID
+
+if TYPE_CHECKING:
+    from tf_models.train import TrainArgs
 
 WINDOWS = (8, 16, 32, 64, 128, 256)
 """The window lengths W the write-ups compare (contexts hold W − 1 events)."""
@@ -89,7 +93,8 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """Hyper-parameters passed to ``jobtrail train`` for every run of a preset (the seed varies)."""
+    """A preset's hyper-parameters of ``jobtrail train`` for every run (the seed varies); each value is checked
+    against its knob's bounds (:data:`jobtrail.knobs.TRAINING`), as the command line checks it."""
 
     epochs: int = 3
     batch_size: int = 256
@@ -107,15 +112,17 @@ class TrainSpec:
     future_weight: float = 1.0
     lr_schedule: str = "constant"
 
-    def argv(self) -> list[str]:
-        return ["--epochs", str(self.epochs), "--batch-size", str(self.batch_size),
-                "--embedding-dim", str(self.embedding_dim), "--d-model", str(self.d_model),
-                "--heads", str(self.heads), "--layers", str(self.layers), "--filters", str(self.filters),
-                "--learning-rate", str(self.learning_rate), "--patience", str(self.patience),
-                "--dropout", str(self.dropout), "--temperature", str(self.temperature),
-                "--sampled-negatives", str(self.sampled_negatives),
-                "--future-weight", str(self.future_weight), "--lr-schedule", self.lr_schedule,
-                *(["--full-softmax"] if self.full_softmax else [])]
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if name in TRAINING_BY_NAME:
+                TRAINING_BY_NAME[name].check(value)
+
+    def train_args(self, **run: Any) -> TrainArgs:
+        """``jobtrail train``'s arguments: these hyper-parameters, then ``run`` (model, paths, seed, the variant's
+        overrides) on top — built directly, no command line in between."""
+        from tf_models.train import TrainArgs
+
+        return TrainArgs(**{**asdict(self), **run})
 
     @property
     def key(self) -> str:

@@ -104,17 +104,14 @@ def train_variant(ctx: DatasetContext, variant: Variant, seed: int, out: Path) -
     """``jobtrail train`` for one variant and seed (decay: grid search over ``ctx.decay_grid``)."""
     import tensorflow as tf
 
-    from tf_models.train import parse_args, run
+    from tf_models.train import run
 
-    examples = ctx.prepared.examples(variant.examples_key)
-    preset = [a for a in ctx.train.argv() if not (a == "--full-softmax" and variant.negatives == "in-batch")]
-    argv = ["--model", variant.model, "--examples", str(examples), "--jobs", str(ctx.prepared.job_table),
-            "--out", str(out), "--seed", str(seed), "--no-mlflow", "--checkpoint-every", "100000",
-            *preset, *variant_argv(variant)]
-    if variant.model == "decay":
-        argv += ["--decay-rate", ",".join(str(r) for r in ctx.decay_grid)]
+    args = ctx.train.train_args(
+        model=variant.model, examples=ctx.prepared.examples(variant.examples_key), jobs=ctx.prepared.job_table,
+        out=out, seed=seed, mlflow=False, checkpoint_every=100_000, **variant_overrides(variant),
+        **({"decay_rate": tuple(ctx.decay_grid)} if variant.model == "decay" else {}))
     started = time.perf_counter()
-    result = run(parse_args(argv))
+    result = run(args)
     tf.keras.backend.clear_session()
     shutil.rmtree(out / "logs", ignore_errors=True)
     shutil.rmtree(out / "grid", ignore_errors=True)
@@ -123,17 +120,17 @@ def train_variant(ctx: DatasetContext, variant: Variant, seed: int, out: Path) -
             "decay_grid": result.get("grid"), "model_dir": result["model_dir"]}
 
 
-def variant_argv(variant: Variant) -> list[str]:
-    """The ``jobtrail train`` flags that make ``variant`` (after the preset's, so they win; an in-batch variant
-    also drops the preset's ``--full-softmax``)."""
-    argv = ["--objective", "next-action" if variant.objective == "next-action" else "dense"]
+def variant_overrides(variant: Variant) -> dict[str, Any]:
+    """The ``TrainArgs`` fields that make ``variant``, over the preset's (an in-batch variant also drops the
+    preset's full softmax)."""
+    overrides: dict[str, Any] = {"objective": "next-action" if variant.objective == "next-action" else "dense"}
     if variant.objective == "next":
-        argv += ["--future-weight", "0"]
+        overrides["future_weight"] = 0.0
     if variant.negatives == "in-batch":
-        argv += ["--sampled-negatives", "0"]
+        overrides |= {"sampled_negatives": 0, "full_softmax": False}
     if not variant.job_ids:
-        argv.append("--no-job-ids")
-    return argv
+        overrides["job_ids"] = False
+    return overrides
 
 
 def storage(users: np.ndarray) -> dict[str, float]:

@@ -217,7 +217,7 @@ def run(spark_factory, spec: AmazonSpec, train: TrainSpec, seeds: tuple[int, ...
     import tensorflow as tf
 
     from evaluation.embedder import Embedder
-    from tf_models.train import parse_args, run as train_run
+    from tf_models.train import run as train_run
 
     root = prepare(spark_factory, spec, work)
     sequences = _timelines_for_eval(root)
@@ -232,9 +232,8 @@ def run(spark_factory, spec: AmazonSpec, train: TrainSpec, seeds: tuple[int, ...
                 rows.append(json.loads(cached.read_text()))
                 continue
             t = time.perf_counter()
-            result = train_run(parse_args(["--model", model, "--examples", str(root), "--out", str(out),
-                                           "--seed", str(seed), "--no-mlflow", "--checkpoint-every", "100000",
-                                           "--objective", spec.objective, *train.argv()]))
+            result = train_run(train.train_args(model=model, examples=root, out=out, seed=seed, mlflow=False,
+                                                checkpoint_every=100_000, objective=spec.objective))
             tf.keras.backend.clear_session()
             emb = Embedder(result["model_dir"], root / "job_side_table")
             users = emb.users(sequences.contexts(requests, spec.window))

@@ -29,10 +29,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from jobtrail.argtypes import int_range
+from jobtrail.argtypes import seed
 from jobtrail.contracts import RAW_EVENT, Tables, with_partition
 from jobtrail.errors import JobtrailError
-from jobtrail.knobs import AGGREGATORS, WINDOW
+from jobtrail.knobs import AGGREGATORS, BATCH_SIZE, EPOCHS, WINDOW
 from jobtrail.settings import Settings
 
 MARKER = ".jobtrail-demo"
@@ -151,14 +151,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("data/demo"))
     parser.add_argument("--users", type=int, default=2_000)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=seed, default=7, help="the synthetic data's seed")
     parser.add_argument("--aggregator", choices=AGGREGATORS, default="transformer")
     parser.add_argument("--baselines", default="mean,decay", help="comma-separated, from mean,decay ('' for none)")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=64,
+    parser.add_argument("--epochs", type=EPOCHS.argtype(), default=10, help=f"{EPOCHS.meaning} (default 10)")
+    parser.add_argument("--batch-size", type=BATCH_SIZE.argtype(), default=64,
                         help="the demo's ~1,100 training sequences need small batches to get enough steps")
-    parser.add_argument("--window", type=int_range(WINDOW.minimum, WINDOW.maximum), default=WINDOW.default,
-                        help=WINDOW.help)
+    WINDOW.add_to(parser)
     parser.add_argument("--keep", action="store_true", help="reuse --out instead of starting from scratch")
     args = parser.parse_args(argv)
     if args.days < 8:

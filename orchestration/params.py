@@ -11,7 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobtrail.knobs import AGGREGATOR_LABELS, AGGREGATORS, BASELINES, LOOKBACK_DAYS, OBJECTIVES, WINDOW, IntKnob
+from jobtrail.knobs import (
+    AGGREGATOR_LABELS,
+    AGGREGATORS,
+    BASELINES,
+    BATCH_SIZE,
+    EMBEDDING_DIM,
+    EPOCHS,
+    LEARNING_RATE,
+    LOOKBACK_DAYS,
+    OBJECTIVES,
+    RANDOM_NEGATIVES,
+    SEED,
+    WINDOW,
+    IntKnob,
+    NumberKnob,
+)
 from orchestration.plans import DEFAULT_ALIAS, DEFAULT_MAX_QUARANTINE_SHARE, DEFAULT_MODEL_NAME, INPUT_FORMATS
 from jobtrail.rules import (
     ALIAS_PATTERN,
@@ -54,8 +69,12 @@ def _model_name(section: str) -> Any:
                   description="MLflow registered model (letters, digits, _ . -; starts with a letter; at most 100).")
 
 
-def _knob(knob: IntKnob, title: str, section: str, description: str) -> Any:
-    """The Param of an integer knob: its default and bounds (jobtrail/knobs.py)."""
+def _knob(knob: IntKnob | NumberKnob, title: str, section: str, description: str) -> Any:
+    """The Param of a knob: its type, default and bounds (jobtrail/knobs.py)."""
+    if isinstance(knob, NumberKnob):
+        low = {"exclusiveMinimum": knob.minimum} if knob.above else {"minimum": knob.minimum}
+        return _param(knob.default, type="number", **low, maximum=knob.maximum, title=title, section=section,
+                      description=description)
     return _param(knob.default, type="integer", minimum=knob.minimum, maximum=knob.maximum, title=title,
                   section=section, description=description)
 
@@ -126,9 +145,9 @@ def training_params() -> dict[str, Any]:
                          description="Events between the ends of consecutive training chunks (dense) or between "
                                      "kept targets (next-action). Empty: W-1, chunks that do not overlap (dense), "
                                      "or 1."),
-        "negatives_per_positive": _param(1, type="integer", minimum=0, maximum=20, title="Random negatives",
-                                         section=data, description="Per trained position (dense) or per positive "
-                                                                   "(next-action), for the auxiliary BCE."),
+        "negatives_per_positive": _knob(RANDOM_NEGATIVES, "Random negatives", data,
+                                        "Per trained position (dense) or per positive (next-action), for the "
+                                        "auxiliary BCE."),
         "objective": _param("dense", type="string", enum=list(OBJECTIVES), title="Training objective", section=model,
                             description="What each training example teaches (README, For modellers).",
                             values_display={"dense": "every position retrieves its next and future-window positives",
@@ -136,20 +155,16 @@ def training_params() -> dict[str, Any]:
         "aggregator": _param("transformer", type="string", enum=list(AGGREGATORS), title="Aggregator",
                              section=model, description="How a user's timeline becomes one embedding.",
                              values_display=AGGREGATOR_LABELS),
-        "embedding_dim": _param(64, type="integer", minimum=8, maximum=512, title="Embedding size (D)",
-                                section=model, description="Dimension of the user and job embeddings (the feature "
-                                                           "table's width)."),
+        "embedding_dim": _knob(EMBEDDING_DIM, "Embedding size (D)", model,
+                               "Dimension of the user and job embeddings (the feature table's width)."),
         "model_name": _model_name(model),
-        "epochs": _param(5, type="integer", minimum=1, maximum=200, title="Epochs", section=train,
-                         description="At most this many passes; early stopping on the validation Recall@10 may end "
-                                     "sooner."),
-        "batch_size": _param(512, type="integer", minimum=8, maximum=65536, title="Batch size", section=train,
-                             description="Sequences (dense) or windows (next-action) per training step."),
-        "learning_rate": _param(0.001, type="number", exclusiveMinimum=0, maximum=1, title="Learning rate",
-                                section=train, description="Adam's step size."),
-        "seed": _param(7, type="integer", minimum=0, maximum=2**31 - 1, title="Seed", section=train,
-                       description="Seeds the initialisation, shuffling and sampled negatives: the same seed on the "
-                                   "same examples trains the same model."),
+        "epochs": _knob(EPOCHS, "Epochs", train,
+                        "At most this many passes; early stopping on the validation Recall@10 may end sooner."),
+        "batch_size": _knob(BATCH_SIZE, "Batch size", train, "Sequences (dense) or windows (next-action) per "
+                                                             "training step."),
+        "learning_rate": _knob(LEARNING_RATE, "Learning rate", train, "Adam's step size."),
+        "seed": _knob(SEED, "Seed", train, "Seeds the initialisation, shuffling and sampled negatives: the same "
+                                           "seed on the same examples trains the same model."),
         "baselines": _param([], type="array", items={"type": "string", "enum": list(BASELINES)}, uniqueItems=True,
                             examples=list(BASELINES), values_display={b: AGGREGATOR_LABELS[b] for b in BASELINES},
                             title="Baselines to train for comparison", section=gate,

@@ -29,7 +29,21 @@ from pathlib import Path
 from typing import Any
 
 from jobtrail.errors import ConfigError
-from jobtrail.knobs import AGGREGATORS, BASELINES, LOOKBACK_DAYS, OBJECTIVES, WINDOW, IntKnob
+from jobtrail.knobs import (
+    AGGREGATORS,
+    BASELINES,
+    BATCH_SIZE,
+    EMBEDDING_DIM,
+    EPOCHS,
+    LEARNING_RATE,
+    LOOKBACK_DAYS,
+    OBJECTIVES,
+    RANDOM_NEGATIVES,
+    SEED,
+    WINDOW,
+    IntKnob,
+    NumberKnob,
+)
 from jobtrail.tables import DEFAULT_MAX_QUARANTINE_SHARE, Tables
 from jobtrail.rules import (
     check_alias,
@@ -82,9 +96,16 @@ def _midnight_utc(day: date) -> str:
 
 
 
-def _knob(params: Mapping[str, Any], knob: IntKnob) -> int:
+def _knob(params: Mapping[str, Any], knob: IntKnob | NumberKnob) -> Any:
     """The form's value of ``knob`` (its default when absent), checked against the knob's bounds."""
-    return check_int(params.get(knob.name, knob.default), knob.name, minimum=knob.minimum, maximum=knob.maximum)
+    value = params.get(knob.name, knob.default)
+    if isinstance(knob, IntKnob):
+        return check_int(value, knob.name, minimum=knob.minimum, maximum=knob.maximum)
+    try:
+        return knob.check(value)
+    except ConfigError:
+        raise ConfigError(f"{knob.name}={shown(value)} must be a number {knob.range}") from None
+
 
 @dataclass(frozen=True)
 class CatalogSource:
@@ -259,13 +280,13 @@ class TrainingPlan:
     aggregator: str = "transformer"
     window: int = WINDOW.default
     stride: int | None = None
-    negatives_per_positive: int = 1
+    negatives_per_positive: int = RANDOM_NEGATIVES.default
     objective: str = "dense"
-    epochs: int = 5
-    embedding_dim: int = 64
-    batch_size: int = 512
-    learning_rate: float = 1e-3
-    seed: int = 7
+    epochs: int = EPOCHS.default
+    embedding_dim: int = EMBEDDING_DIM.default
+    batch_size: int = BATCH_SIZE.default
+    learning_rate: float = LEARNING_RATE.default
+    seed: int = SEED.default
     model_name: str = DEFAULT_MODEL_NAME
     baselines: tuple[str, ...] = field(default_factory=tuple)
     min_improvement: float = 0.0
@@ -370,13 +391,12 @@ def training_plan(params: Mapping[str, Any], *, run_after: datetime, run_id: str
         stride=(None if params.get("stride") is None
                 else check_int(params.get("stride"), "stride", minimum=1, maximum=256)),
         objective=check_choice(params.get("objective", "dense"), "objective", OBJECTIVES),
-        negatives_per_positive=check_int(params.get("negatives_per_positive", 1), "negatives_per_positive",
-                                         minimum=0, maximum=20),
-        epochs=check_int(params.get("epochs", 5), "epochs", minimum=1, maximum=200),
-        embedding_dim=check_int(params.get("embedding_dim", 64), "embedding_dim", minimum=8, maximum=512),
-        batch_size=check_int(params.get("batch_size", 512), "batch_size", minimum=8, maximum=65536),
-        learning_rate=check_number(params.get("learning_rate", 1e-3), "learning_rate", minimum=1e-6, maximum=1.0),
-        seed=check_int(params.get("seed", 7), "seed", minimum=0, maximum=2**31 - 1),
+        negatives_per_positive=_knob(params, RANDOM_NEGATIVES),
+        epochs=_knob(params, EPOCHS),
+        embedding_dim=_knob(params, EMBEDDING_DIM),
+        batch_size=_knob(params, BATCH_SIZE),
+        learning_rate=_knob(params, LEARNING_RATE),
+        seed=_knob(params, SEED),
         model_name=check_model_name(params.get("model_name") or DEFAULT_MODEL_NAME),
         baselines=tuple(check_choice(b, "baselines", BASELINES) for b in baselines),
         min_improvement=check_number(params.get("min_improvement", 0.0), "min_improvement", minimum=0.0, maximum=1.0),

@@ -41,10 +41,10 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobtrail.argtypes import cli_path, int_range, names, number, seed, target_gap
+from jobtrail.argtypes import cli_path, int_range, names, number, target_gap
 from jobtrail.contracts import EVENT_TYPES, TRAINING_EXAMPLE, TRAINING_SEQUENCE, Tables
 from jobtrail.errors import ConfigError, DataContractError
-from jobtrail.knobs import WINDOW
+from jobtrail.knobs import RANDOM_NEGATIVES, SEED, WINDOW
 from jobtrail.sequence_core import chunks
 from jobtrail.sequence_core.arrow_io import rows_to_table, user_timelines
 from jobtrail.sequence_core.windows import SECOND_US, WindowConfig, user_examples
@@ -141,13 +141,13 @@ def parse_args(argv: list[str] | None = None) -> ExampleArgs:
     parser.add_argument("--timelines", type=cli_path, default=None, help="timelines Delta table")
     parser.add_argument("--job-table", type=cli_path, default=None,
                         help="job side table (default: <out>/job_side_table)")
-    parser.add_argument("--window", type=int_range(WINDOW.minimum, WINDOW.maximum), default=WINDOW.default,
-                        help=WINDOW.help)
+    WINDOW.add_to(parser)
     parser.add_argument("--stride", type=int_range(1, 256), default=None, help="windows: every S-th target (1)")
     parser.add_argument("--min-events", type=positive_int, default=4)
     parser.add_argument("--positive-types", type=names(EVENT_TYPES, what="event type"), default=("apply", "save"))
     parser.add_argument("--negative-types", type=names(EVENT_TYPES, what="event type"), default=("dismiss",))
-    parser.add_argument("--negatives-per-positive", type=int_range(0, 20), default=None, help="windows (1)")
+    parser.add_argument("--negatives-per-positive", type=RANDOM_NEGATIVES.argtype(), default=None,
+                        help=f"windows: random negatives per positive ({RANDOM_NEGATIVES.minimum}..{RANDOM_NEGATIVES.maximum}, 1)")
     parser.add_argument("--random-negative-weight", type=number(0, 100, above=True), default=0.3)
     parser.add_argument("--dismiss-weight", type=number(0, 100, above=True), default=1.0)
     parser.add_argument("--negatives-in-timeline", action="store_true", default=None,
@@ -161,11 +161,12 @@ def parse_args(argv: list[str] | None = None) -> ExampleArgs:
     parser.add_argument("--target-gap", type=target_gap, default=None,
                         help="sequences: the future window starts at the next UTC 'midnight' (default) or N s later")
     parser.add_argument("--dismisses-per-position", type=int_range(0, 64), default=None, help="sequences (2)")
-    parser.add_argument("--negatives-per-position", type=int_range(0, 64), default=None,
-                        help="sequences: random negatives per position with a next target (1)")
+    parser.add_argument("--negatives-per-position", type=RANDOM_NEGATIVES.argtype(), default=None,
+                        help=f"sequences: random negatives per position with a next target "
+                             f"({RANDOM_NEGATIVES.minimum}..{RANDOM_NEGATIVES.maximum}, 1)")
     parser.add_argument("--query-tokens", type=positive_int, default=4)
     parser.add_argument("--token-buckets", type=positive_int, default=2**14)
-    parser.add_argument("--seed", type=seed, default=7)
+    SEED.add_to(parser)
     add_data_root(parser)
     a = parser.parse_args(argv)
     if not a.start <= a.valid_from <= a.end:

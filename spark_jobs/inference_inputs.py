@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobtrail.argtypes import cli_path, int_range, number
+from jobtrail.argtypes import cli_path, number
 from jobtrail.contracts import INFERENCE_INPUT, Tables
 from jobtrail.knobs import LOOKBACK_DAYS, WINDOW
 from jobtrail.sequence_core.arrow_io import rows_to_table, user_timelines
@@ -201,13 +201,11 @@ class InferenceInputArgs:
 def parse_args(argv: list[str] | None = None) -> InferenceInputArgs:
     parser = argparse.ArgumentParser(description="Build inference inputs for one as-of date.")
     parser.add_argument("--as-of", type=iso_date, required=True, help="cutoff = this date 00:00 UTC")
-    parser.add_argument("--lookback-days", type=int_range(LOOKBACK_DAYS.minimum, LOOKBACK_DAYS.maximum),
-                        default=LOOKBACK_DAYS.default, help=LOOKBACK_DAYS.help)
+    LOOKBACK_DAYS.add_to(parser)
     parser.add_argument("--job-table", type=cli_path, required=True, help="job side table folder (Parquet)")
     parser.add_argument("--events", type=cli_path, default=None, help="clean events Delta table")
     parser.add_argument("--out", type=cli_path, default=None, help="inference inputs Delta table")
-    parser.add_argument("--window", type=int_range(WINDOW.minimum, WINDOW.maximum), default=WINDOW.default,
-                        help=WINDOW.help)
+    WINDOW.add_to(parser)
     parser.add_argument("--min-events", type=positive_int, default=1,
                         help="users with fewer events are flagged below_min_events (carried forward or cold start); "
                              "default 1: every user with an event gets a computed embedding (the causal models "

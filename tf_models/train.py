@@ -36,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import tf_models  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
-from jobtrail.argtypes import cli_path, int_range, model_name, number, positive_int, seed
-from jobtrail.errors import JobtrailError
+from jobtrail.argtypes import cli_path, model_name, positive_int
+from jobtrail.errors import ConfigError, JobtrailError
+from jobtrail.knobs import TRAINING, TRAINING_BY_NAME
 from tf_models.config import AGGREGATOR_NAMES, OBJECTIVES, ModelConfig
 
 
@@ -51,42 +52,57 @@ def _rates(text: str) -> tuple[float, ...]:
     return rates
 
 
+def _default(name: str) -> Any:
+    return TRAINING_BY_NAME[name].default
+
+
 @dataclass(frozen=True)
 class TrainArgs:
     model: str
     examples: Path
     out: Path
     jobs: Path | None = None
-    epochs: int = 5
-    batch_size: int = 512
-    embedding_dim: int = 64
-    learning_rate: float = 1e-3
+    epochs: int = _default("epochs")
+    batch_size: int = _default("batch_size")
+    embedding_dim: int = _default("embedding_dim")
+    learning_rate: float = _default("learning_rate")
     lr_schedule: str = "constant"
-    seed: int = 7
-    patience: int = 2
-    retrieval_weight: float = 0.0
+    seed: int = _default("seed")
+    patience: int = _default("patience")
+    retrieval_weight: float = _default("retrieval_weight")
     decay_rate: tuple[float, ...] = (0.8,)
-    d_model: int = 64
-    heads: int = 2
-    layers: int = 2
-    dropout: float = 0.1
-    filters: int = 128
-    kernel_size: int = 3
+    d_model: int = _default("d_model")
+    heads: int = _default("heads")
+    layers: int = _default("layers")
+    dropout: float = _default("dropout")
+    filters: int = _default("filters")
+    kernel_size: int = _default("kernel_size")
     checkpoint_every: int = 200
     deterministic: bool | None = None
     registered_name: str | None = None
     mlflow: bool = True
     materialise_jobs: bool = False
     objective: str = "dense"
-    temperature: float = 0.05
-    sampled_negatives: int = 1024
+    temperature: float = _default("temperature")
+    sampled_negatives: int = _default("sampled_negatives")
     full_softmax: bool = False
-    next_weight: float = 1.0
-    future_weight: float = 1.0
-    bce_weight: float = 0.1
+    next_weight: float = _default("next_weight")
+    future_weight: float = _default("future_weight")
+    bce_weight: float = _default("bce_weight")
     job_ids: bool = True
     length_buckets: bool = False
     data_root: Path | None = None
+
+    def __post_init__(self) -> None:
+        """Every hyper-parameter inside its knob's bounds (jobtrail/knobs.py), also when built in-process."""
+        if self.model not in AGGREGATOR_NAMES:
+            raise ConfigError(f"model must be one of {', '.join(AGGREGATOR_NAMES)}, got {self.model!r}")
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        for knob in TRAINING:
+            knob.check(getattr(self, knob.name))
+        if len(self.decay_rate) > 1 and self.model != "decay":
+            raise ConfigError("several --decay-rate values (a grid search) only apply to --model decay")
 
     @property
     def job_table(self) -> Path:
@@ -128,22 +144,11 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     p.add_argument("--data-root", type=cli_path, default=None,
                    help="data root whose MLflow store (<root>/mlflow) the run is logged to (default: "
                         "$JOBTRAIL_DATA_ROOT or the repository's data/; MLFLOW_TRACKING_URI overrides the store)")
-    p.add_argument("--epochs", type=int_range(1, 1000), default=5)
-    p.add_argument("--batch-size", type=int_range(1, 2**20), default=512, help="global batch size")
-    p.add_argument("--embedding-dim", type=int_range(1, 4096), default=64, help="D, the job embedding width")
-    p.add_argument("--learning-rate", type=number(0, 1, above=True), default=1e-3)
+    for knob in TRAINING:  # --epochs ... --bce-weight: default, bounds and help from jobtrail/knobs.py
+        knob.add_to(p)
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
                    help="cosine: decay the learning rate to 5%% of --learning-rate over --epochs (SGDR without restarts)")
-    p.add_argument("--seed", type=seed, default=7)
-    p.add_argument("--patience", type=int_range(0, 1000), default=2, help="early stopping: epochs without a better val AUC")
-    p.add_argument("--retrieval-weight", type=number(0, 100), default=0.0, help="> 0 adds the in-batch retrieval loss")
     p.add_argument("--decay-rate", type=_rates, default=(0.8,), help="decay only; several: grid search")
-    p.add_argument("--d-model", type=int_range(1, 4096), default=64, help="transformers: model width")
-    p.add_argument("--heads", type=int_range(1, 64), default=2)
-    p.add_argument("--layers", type=int_range(1, 64), default=2)
-    p.add_argument("--dropout", type=number(0, 0.99), default=0.1)
-    p.add_argument("--filters", type=int_range(1, 4096), default=128, help="cnn: filters per convolution")
-    p.add_argument("--kernel-size", type=int_range(1, 256), default=3)
     p.add_argument("--checkpoint-every", type=positive_int, default=200, help="steps between resumable checkpoints")
     det = p.add_mutually_exclusive_group()
     det.add_argument("--deterministic", dest="deterministic", action="store_true", default=None)
@@ -154,24 +159,16 @@ def parse_args(argv: list[str] | None = None) -> TrainArgs:
     p.add_argument("--objective", choices=OBJECTIVES, default="dense",
                    help="dense: every position retrieves its next and future positives (--format sequences); "
                         "next-action: one target per window (--format windows)")
-    p.add_argument("--temperature", type=number(0, 10, above=True), default=0.05, help="dense: softmax temperature")
-    p.add_argument("--sampled-negatives", type=int_range(0, 2**20), default=1024,
-                   help="dense: uniform draws from the side table added to the in-batch candidates (0: in-batch only)")
     p.add_argument("--full-softmax", action="store_true", help="dense: the whole catalogue as candidates")
-    p.add_argument("--next-weight", type=number(0, 100), default=1.0, help="dense: weight of next-target pairs")
-    p.add_argument("--future-weight", type=number(0, 100), default=1.0, help="dense: weight of future-window pairs")
-    p.add_argument("--bce-weight", type=number(0, 100), default=0.1, help="dense: auxiliary BCE on negatives")
     p.add_argument("--no-job-ids", dest="job_ids", action="store_false", help="content encoder only, no id embedding")
     p.add_argument("--length-buckets", action="store_true",
                    help="dense: batches of like-length sequences cut to their longest row (faster epochs, "
                         "less learned per epoch)")
     ns = p.parse_args(argv)
-    for name in ("epochs", "batch_size", "embedding_dim", "checkpoint_every", "heads", "layers", "d_model"):
-        if getattr(ns, name) <= 0:
-            p.error(f"--{name.replace('_', '-')} must be positive")
-    if len(ns.decay_rate) > 1 and ns.model != "decay":
-        p.error("several --decay-rate values (a grid search) only apply to --model decay")
-    return TrainArgs(**vars(ns))
+    try:
+        return TrainArgs(**vars(ns))
+    except ConfigError as e:
+        p.error(str(e))
 
 
 def run(args: TrainArgs) -> dict[str, Any]:

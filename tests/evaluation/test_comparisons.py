@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from evaluation.comparisons import findings, fmt, summarize
-from evaluation.config import SMALL, DatasetSpec, Variant
+from evaluation.config import SMALL, DatasetSpec, TrainSpec, Variant
 from jobtrail.errors import ConfigError
 
 
@@ -41,20 +42,33 @@ def test_presets_and_narrowing():
                     horizon_days=14)  # the horizon passes the end of the data
 
 
-def test_variant_flags_reach_jobtrail_train():
-    from evaluation.runs import variant_argv
+def test_variants_build_jobtrail_train_arguments():
+    """The preset's TrainSpec and the variant's overrides become TrainArgs directly, checked like the CLI's."""
+    from evaluation.runs import variant_overrides
     from tf_models.train import parse_args
 
-    def parsed(variant):
-        return parse_args(["--model", variant.model, "--examples", "x", "--out", "y", *variant_argv(variant)])
+    preset = TrainSpec(full_softmax=True)
 
-    base = parsed(Variant("transformer"))
+    def built(variant):
+        return preset.train_args(model=variant.model, examples=Path("x"), out=Path("y"), **variant_overrides(variant))
+
+    base = built(Variant("transformer"))
     assert (base.objective, base.future_weight, base.sampled_negatives, base.job_ids) == ("dense", 1.0, 1024, True)
-    assert parsed(Variant("transformer", objective="next-action")).objective == "next-action"
-    nxt = parsed(Variant("transformer", objective="next"))
+    assert (base.epochs, base.embedding_dim, base.full_softmax) == (preset.epochs, preset.embedding_dim, True)
+    cli = parse_args(["--model", "transformer", "--examples", "x", "--out", "y", "--epochs", str(preset.epochs),
+                      "--batch-size", str(preset.batch_size), "--embedding-dim", str(preset.embedding_dim),
+                      "--d-model", str(preset.d_model), "--layers", str(preset.layers), "--filters",
+                      str(preset.filters), "--learning-rate", str(preset.learning_rate), "--patience",
+                      str(preset.patience), "--full-softmax"])
+    assert built(Variant("transformer")) == cli  # the same arguments as the command line gives
+    assert built(Variant("transformer", objective="next-action")).objective == "next-action"
+    nxt = built(Variant("transformer", objective="next"))
     assert nxt.objective == "dense" and nxt.future_weight == 0 and nxt.next_weight == 1.0
-    assert parsed(Variant("transformer", negatives="in-batch")).sampled_negatives == 0
-    assert parsed(Variant("transformer", job_ids=False)).job_ids is False
+    in_batch = built(Variant("transformer", negatives="in-batch"))
+    assert in_batch.sampled_negatives == 0 and in_batch.full_softmax is False
+    assert built(Variant("transformer", job_ids=False)).job_ids is False
+    with pytest.raises(ConfigError, match="embedding size D"):
+        TrainSpec(embedding_dim=4)  # below the knob's minimum: refused when the preset is declared
 
 
 def test_summary_is_mean_and_sd_over_seeds():

@@ -117,3 +117,49 @@ def test_the_model_names_are_declared_once(tmp_path):
             parse()
     with pytest.raises(ConfigError, match="aggregator"):
         training_plan({"aggregator": "lstm"}, run_after=run_after, run_id="r", data_root=tmp_path)
+
+
+def _outside(knob) -> list:
+    """Values just outside a knob's bounds (for a number: its minimum itself when the minimum is excluded)."""
+    from jobtrail.knobs import IntKnob
+
+    step = 1 if isinstance(knob, IntKnob) else 1e-9
+    return [knob.minimum if getattr(knob, "above", False) else knob.minimum - step, knob.maximum + step]
+
+
+def test_the_training_hyper_parameters_are_declared_once(tmp_path):
+    """jobtrail train's options and TrainArgs' defaults come from TRAINING; the training form, its plan, the
+    examples' negatives and the evaluation's presets take the same bounds."""
+    from evaluation.config import TrainSpec
+    from jobtrail.knobs import BATCH_SIZE, EMBEDDING_DIM, EPOCHS, LEARNING_RATE, RANDOM_NEGATIVES, SEED, TRAINING
+    from orchestration.params import training_params
+    from orchestration.plans import training_plan
+    from spark_jobs import examples
+    from tf_models.train import TrainArgs, parse_args as train_args
+
+    defaults = train_args(["--model", "mean", *TRAIN])
+    for knob in TRAINING:
+        assert getattr(defaults, knob.name) == knob.default == TrainArgs.__dataclass_fields__[knob.name].default
+        assert getattr(train_args(["--model", "mean", *TRAIN, knob.flag, str(knob.maximum)]), knob.name) == knob.maximum
+        for wrong in _outside(knob):
+            with pytest.raises(SystemExit):
+                train_args(["--model", "mean", *TRAIN, knob.flag, str(wrong)])
+            if knob.name in TrainSpec.__dataclass_fields__:
+                with pytest.raises(ConfigError, match=knob.title):
+                    TrainSpec(**{knob.name: wrong})
+    form, run_after = training_params(), datetime(2026, 10, 31, 2, tzinfo=timezone.utc)
+    plan = training_plan({}, run_after=run_after, run_id="r", data_root=tmp_path)
+    for knob in (EPOCHS, BATCH_SIZE, EMBEDDING_DIM, LEARNING_RATE, SEED, RANDOM_NEGATIVES):
+        schema = form[knob.name].schema
+        low = schema.get("exclusiveMinimum", schema.get("minimum"))
+        assert (form[knob.name].value, low, schema["maximum"]) == (knob.default, knob.minimum, knob.maximum)
+        assert ("exclusiveMinimum" in schema) == getattr(knob, "above", False)
+        assert getattr(plan, knob.name) == knob.default
+        for wrong in _outside(knob):
+            with pytest.raises(ConfigError, match=knob.name):
+                training_plan({knob.name: wrong}, run_after=run_after, run_id="r", data_root=tmp_path)
+    for flag, cut in (("--negatives-per-position", "sequence"), ("--negatives-per-positive", "window")):
+        extra = ["--format", "windows"] if cut == "window" else []
+        assert examples.parse_args([*EXAMPLES, *extra, flag, str(RANDOM_NEGATIVES.maximum)])
+        with pytest.raises(SystemExit):
+            examples.parse_args([*EXAMPLES, *extra, flag, str(RANDOM_NEGATIVES.maximum + 1)])
