@@ -1,14 +1,37 @@
-"""Shared fixtures: one SparkSession per test run (Delta on the local jars), generated data."""
+"""Shared fixtures: one SparkSession per test run (Delta on the local jars), generated data; the run's environment.
+
+The process environment is set once, in :func:`pytest_configure` (before any test module is collected): Keras 2
+for TensorFlow Recommenders, and an embedded Airflow whose home is a temporary folder — Airflow reads its
+configuration when it is first imported, so it must be in place before a test module imports it. No test module
+or other conftest changes the environment at import; a test that needs a variable uses ``monkeypatch``.
+"""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+AIRFLOW_VARIABLES = ("AIRFLOW", "PYSPARK_", "SPARK_CONF_DIR", "TF_USE_LEGACY_KERAS")
+"""What the embedded Airflow's environment sets for the run (``JOBTRAIL_DATA_ROOT`` is set per fixture)."""
+
+
+def _embedded_airflow_environment() -> None:
+    if "airflow" in sys.modules:  # too late to configure it: leave the caller's settings
+        return
+    from orchestration.embedded import airflow_env
+
+    home = Path(tempfile.mkdtemp(prefix="jobtrail-airflow-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    for key, value in airflow_env(home / "home", home / "data").items():
+        if key.startswith(AIRFLOW_VARIABLES) or key == "PATH":
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="session")
@@ -94,6 +117,8 @@ _RELIABILITY = pytest.StashKey[ReliabilityLog]()
 
 
 def pytest_configure(config):
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    _embedded_airflow_environment()
     config.stash[_RELIABILITY] = ReliabilityLog()
     # py4j logs "Closing down clientserver connection" at INFO from __del__ as the interpreter exits, after the
     # handlers' streams are closed: a "Logging error" traceback after the summary of a green run. Its INFO lines

@@ -1,16 +1,11 @@
-"""One DagBag per test run, parsed with an embedded Airflow whose metadata lives in a temporary folder.
-
-Airflow reads its configuration when it is first imported, so the environment is set here, at collection time,
-before any test module imports it (only ``AIRFLOW_*`` and Spark/TF variables; ``JOBTRAIL_DATA_ROOT`` is set
-per fixture).
-"""
+"""One DagBag per test run, parsed with the embedded Airflow of tests/conftest.py (its metadata in a temporary
+folder); ``JOBTRAIL_DATA_ROOT`` is set per fixture."""
 
 from __future__ import annotations
 
 import atexit
 import os
 import shutil
-import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,19 +13,11 @@ from pathlib import Path
 import pytest
 
 from jobtrail.settings import REPO_ROOT
-from orchestration.embedded import airflow_env
-
 DAGS = REPO_ROOT / "dags"
-_HOME = Path(tempfile.mkdtemp(prefix="jobtrail-airflow-"))
-atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
-if "airflow" not in sys.modules:
-    _env = airflow_env(_HOME / "home", _HOME / "data")
-    for _key, _value in _env.items():
-        if _key.startswith(("AIRFLOW", "PYSPARK_", "SPARK_CONF_DIR", "TF_USE_LEGACY_KERAS")) or _key == "PATH":
-            os.environ[_key] = _value
+_LAKES = Path(tempfile.mkdtemp(prefix="jobtrail-lake-"))
+atexit.register(shutil.rmtree, _LAKES, ignore_errors=True)
 
-
-LAKE = _HOME / "lake"
+LAKE = _LAKES / "lake"
 """The data root the DAGs are parsed with and the end-to-end tests run on."""
 
 
