@@ -11,8 +11,8 @@ the ground floor ``jobtrail/``), and nothing below imports it (``tests/test_impo
   rule book :mod:`jobtrail.rules` (messages that say what to fix);
 - :mod:`~orchestration.daily`, :mod:`~orchestration.training` — bodies of the tasks that
   are not Spark jobs (plan, resolve the model, publish; read results, promote, report);
-- :mod:`~orchestration.spark` / :mod:`~orchestration.operators` — the
-  ``SparkSubmitOperator`` factory (``spark_default`` connection, ``local[2]`` by default);
+- :mod:`~orchestration.spark` — the ``SparkSubmitOperator`` factory (the ``spark_default`` connection, the
+  provider's public arguments only);
 - :mod:`~orchestration.launchers` / :mod:`~orchestration.config` — the training launcher
   chosen by configuration (``local`` process, ``kubernetes`` pod with ``nvidia.com/gpu``, ``docker``
   container with GPU device requests);
@@ -21,6 +21,6 @@ the ground floor ``jobtrail/``), and nothing below imports it (``tests/test_impo
 - :mod:`~orchestration.embedded` / :mod:`~orchestration.standalone` — the embedded
   Airflow (SQLite) of ``make demo``, ``make airflow`` and the tests.
 
-The DAGs' modules import no Spark, TensorFlow, MLflow or pyarrow at module level; Airflow providers are imported inside
-the factory functions (and by :mod:`~orchestration.operators`, imported only when an operator is built).
+The DAGs' modules import no Spark, TensorFlow, MLflow or pyarrow at module level; Airflow providers are imported
+inside the factory functions, when an operator is built.
 """

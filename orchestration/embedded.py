@@ -24,7 +24,6 @@ from typing import Any
 from jobtrail.errors import JobtrailError
 from jobtrail.settings import REPO_ROOT, Settings
 
-LOCAL_SPARK = json.dumps({"conn_type": "spark", "host": "local[2]"})
 LOCAL_JAVA_OPTIONS = "-Duser.timezone=UTC -XX:TieredStopAtLevel=1"
 
 
@@ -53,7 +52,8 @@ def airflow_env(home: Path, data_root: Path, *, base: Mapping[str, str] | None =
         "PYSPARK_DRIVER_PYTHON": env.get("PYSPARK_DRIVER_PYTHON") or sys.executable,
         "PATH": bin_dir + os.pathsep + env.get("PATH", ""),
     })
-    env.setdefault("AIRFLOW_CONN_SPARK_DEFAULT", LOCAL_SPARK)
+    # spark_default: the master spark-submit gets (and with it the job): $JOBTRAIL_SPARK_MASTER, default local[2]
+    env.setdefault("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": settings.spark_master}))
     # Short local jobs: the C2 JIT costs more CPU than it saves (inference_inputs on the demo data: 56 s → 31 s CPU).
     env.setdefault("JOBTRAIL_SPARK_DRIVER_JAVA_OPTIONS", LOCAL_JAVA_OPTIONS)
     conf_dir = settings.cache_dir / "spark-conf"

@@ -1,9 +1,10 @@
 """The one SparkSession factory: Delta Lake on local jars, UTC, ``local[2]`` unless told otherwise.
 
 Library code never builds a session: jobs call :func:`create_session` once in ``main()`` and pass
-the session into the transforms. The master and other infrastructure come from
-:class:`jobtrail.settings.Settings` (``JOBTRAIL_SPARK_MASTER`` etc.), so the same code runs locally
-and against a cluster.
+the session into the transforms. Infrastructure comes from :class:`jobtrail.settings.Settings`, so the same
+code runs locally and against a cluster. The master is set once: by ``spark-submit --master`` when spark-submit
+started this process (the DAGs' steps: the ``spark_default`` connection's master), else here from
+``$JOBTRAIL_SPARK_MASTER`` (``jobtrail <job>`` in-process, the tests, the evaluation).
 """
 
 from __future__ import annotations
@@ -18,12 +19,19 @@ from jobtrail.settings import Settings
 from spark_jobs.jars import delta_jars
 
 
+def launched_by_spark_submit(environ: Mapping[str, str] | None = None) -> bool:
+    """True when ``spark-submit`` started this Python process: it hands pyspark its JVM gateway
+    (``PYSPARK_GATEWAY_PORT``), whose configuration already holds the master it was given."""
+    return "PYSPARK_GATEWAY_PORT" in (os.environ if environ is None else environ)
+
+
 def configure(
     builder: SparkSession.Builder,
     settings: Settings,
     extra_conf: Mapping[str, str] | None = None,
 ) -> SparkSession.Builder:
-    """Builder in, builder out: add Delta, UTC, the master and sensible local defaults."""
+    """Builder in, builder out: add Delta, UTC, sensible local defaults and — unless spark-submit set it — the
+    master."""
     jars = ",".join(str(p) for p in delta_jars(settings))
     conf = {
         "spark.jars": jars,
@@ -42,7 +50,8 @@ def configure(
         "spark.ui.enabled": "false",
     }
     conf.update(extra_conf or {})
-    builder = builder.master(settings.spark_master)
+    if not launched_by_spark_submit():
+        builder = builder.master(settings.spark_master)
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder

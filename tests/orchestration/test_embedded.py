@@ -11,7 +11,7 @@ import pytest
 
 from jobtrail.errors import JobtrailError
 from jobtrail.settings import REPO_ROOT
-from orchestration.embedded import LOCAL_SPARK, airflow_env
+from orchestration.embedded import airflow_env
 
 
 def test_airflow_env(tmp_path):
@@ -19,13 +19,14 @@ def test_airflow_env(tmp_path):
     assert env["AIRFLOW_HOME"] == str((tmp_path / "home").resolve())
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(REPO_ROOT / "dags")
     assert env["JOBTRAIL_DATA_ROOT"] == str((tmp_path / "data").resolve())
-    assert json.loads(env["AIRFLOW_CONN_SPARK_DEFAULT"]) == json.loads(LOCAL_SPARK) == {"conn_type": "spark",
-                                                                                          "host": "local[2]"}
+    assert json.loads(env["AIRFLOW_CONN_SPARK_DEFAULT"]) == {"conn_type": "spark", "host": "local[2]"}
     assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)  # spark-submit of this environment
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False" and env["TF_USE_LEGACY_KERAS"] == "1"
     cluster = airflow_env(tmp_path, tmp_path, base={"AIRFLOW_CONN_SPARK_DEFAULT": '{"conn_type": "spark", '
                                                                                   '"host": "spark://m:7077"}'})
     assert "spark://m:7077" in cluster["AIRFLOW_CONN_SPARK_DEFAULT"]  # an operator's connection wins
+    one_core = airflow_env(tmp_path, tmp_path, base={"JOBTRAIL_SPARK_MASTER": "local[1]"})
+    assert json.loads(one_core["AIRFLOW_CONN_SPARK_DEFAULT"])["host"] == "local[1]"  # else the jobtrail setting
 
 
 def test_demo_only_deletes_its_own_folder(tmp_path):

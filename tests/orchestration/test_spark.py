@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,30 +54,29 @@ def test_refuses_shell_strings_and_unknown_jobs():
         application_path("../../bin/sh")
 
 
-def test_cluster_connection_sets_the_master_of_the_command_and_of_the_job(monkeypatch):
+def test_the_connection_sets_the_master_once_on_the_command(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": "spark://spark-master",
                                                                  "port": 7077}))
     op = build()
-    hook = op._get_hook()
+    hook = op._get_hook()  # the provider's own hook, built from the operator's public arguments
     cmd = hook._build_spark_submit_command(op.application)
     assert isinstance(cmd, list)
     assert cmd[cmd.index("--master") + 1] == "spark://spark-master:7077"
     assert cmd[-len(ARGS) - 1:] == [op.application, *ARGS]
-    assert hook._env_vars["JOBTRAIL_SPARK_MASTER"] == "spark://spark-master:7077"  # the session factory's master
+    assert not op.env_vars and not hook._env_vars  # nothing exported: spark-submit's master is the job's
     # the driver JVM starts with spark-submit: its memory must be on the command, not in the session builder
     assert cmd[cmd.index("--driver-memory") + 1] == "4g"
     monkeypatch.setenv("JOBTRAIL_SPARK_DRIVER_MEMORY", "6g")
     assert "6g" in build()._get_hook()._build_spark_submit_command("x.py")
 
 
-def test_no_connection_runs_locally(monkeypatch):
-    monkeypatch.delenv("AIRFLOW_CONN_SPARK_DEFAULT", raising=False)
-    monkeypatch.setenv("JOBTRAIL_SPARK_MASTER", "local[2]")
-    op = build()
-    hook = op._get_hook()
-    cmd = hook._build_spark_submit_command(op.application)
-    assert cmd[cmd.index("--master") + 1] == "local[2]"  # not the provider's fallback, YARN
-    assert hook._env_vars["JOBTRAIL_SPARK_MASTER"] == "local[2]"
+def test_the_driver_and_workers_run_the_configured_python(monkeypatch):
+    monkeypatch.setenv("PYSPARK_PYTHON", "/opt/venv/bin/python")
+    monkeypatch.delenv("PYSPARK_DRIVER_PYTHON", raising=False)
+    cmd = build()._get_hook()._build_spark_submit_command("x.py")
+    assert "spark.pyspark.python=/opt/venv/bin/python" in cmd and "spark.pyspark.driver.python=/opt/venv/bin/python" in cmd
+    monkeypatch.delenv("PYSPARK_PYTHON")
+    assert f"spark.pyspark.python={sys.executable}" in build()._get_hook()._build_spark_submit_command("x.py")
 
 
 def test_driver_java_options_from_the_environment(monkeypatch):

@@ -55,13 +55,16 @@ def test_session_is_utc_and_uses_local_jars(spark):
     assert ts == dt.datetime(2026, 10, 1, 23, 30)  # no shift through the JVM's zone
 
 
-def test_master_comes_from_settings():
+def test_master_comes_from_settings_unless_spark_submit_set_it(monkeypatch):
     from pyspark.sql import SparkSession
 
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
     settings = Settings.from_env({"JOBTRAIL_SPARK_MASTER": "spark://127.0.0.1:7077"})
     builder = configure(SparkSession.Builder(), settings)
     assert builder._options["spark.master"] == "spark://127.0.0.1:7077"
     assert builder._options["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "40000")  # what spark-submit hands a Python application
+    assert "spark.master" not in configure(SparkSession.Builder(), settings)._options
 
 
 def test_missing_jars_say_how_to_fix(tmp_path):
