@@ -23,6 +23,11 @@ after midnight processes the day before); a manual run without a logical date pr
 model version), so retries and re-runs of a day leave the tables as one clean run would. Backfill with
 `airflow backfill create --dag-id jobtrail_daily_embeddings --from-date ... --to-date ...`.
 
+**Paused when created**, on purpose: switched on, the scheduler starts with the latest interval (yesterday),
+and on data that does not reach yesterday — `make demo`'s days, a history loaded for a trial — that run fails at
+`plan` ("no raw events for ds=..."). On such data, trigger the days the data has (the form's `ds`, or a backfill);
+switch the DAG on once new days arrive every day.
+
 **Failures** are logged as `jobtrail_daily_embeddings: step '<task>' failed ...` with the reason and a link
 to the task's log; a Spark step's error ends with the last lines of `spark-submit`'s output.
 Spark runs on the `spark_default` connection (`local[2]` unless `AIRFLOW_CONN_SPARK_DEFAULT` says otherwise).

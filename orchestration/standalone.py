@@ -23,6 +23,11 @@ from jobtrail.tables import Tables
 from orchestration.embedded import airflow_env
 
 
+def _raw_days(data_root: Path) -> list[str]:
+    """The ``ds=`` days of the raw events under ``data_root``, sorted."""
+    return sorted(p.name.removeprefix("ds=") for p in (data_root / Tables.RAW_EVENTS).glob("ds=*"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, default=Path("data/demo/airflow"), help="AIRFLOW_HOME (SQLite, logs)")
@@ -41,8 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     passwords = args.home.resolve() / "simple_auth_manager_passwords.json.generated"
     print(f"Airflow UI:  http://localhost:{args.port}   (starting: api-server, scheduler, dag-processor, triggerer)")
     print(f"login:       user admin, password in {passwords} (written on the first start, also printed below)")
-    print(f"DAGs:        jobtrail_training, jobtrail_daily_embeddings from {env['AIRFLOW__CORE__DAGS_FOLDER']} "
-          "(paused: switch a DAG on, then Trigger and fill in the form)")
+    print(f"DAGs:        jobtrail_training, jobtrail_daily_embeddings, jobtrail_history_load from "
+          f"{env['AIRFLOW__CORE__DAGS_FOLDER']} (paused: Trigger one and fill in the form)")
+    days = _raw_days(args.data_root)
+    if days:
+        print(f"raw events:  {days[0]}..{days[-1]} — trigger the daily DAG with a ds in that range; switched on, it "
+              "would first run yesterday, which this data does not have")
     print(f"data root:   {env['JOBTRAIL_DATA_ROOT']}   Spark: spark_default = {env['AIRFLOW_CONN_SPARK_DEFAULT']}")
     print(f"logs:        {env['AIRFLOW__LOGGING__BASE_LOG_FOLDER']}")
     if not (args.data_root / Tables.RAW_EVENTS).exists():
