@@ -304,7 +304,7 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=BENCH_USERS)
     parser.add_argument("--days", type=int, default=30)
@@ -314,41 +314,69 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aggregator", default="mean")
     parser.add_argument("--history", nargs=2, metavar=("ROOT", "LAST_DAY"), help=argparse.SUPPRESS)  # child
     args = parser.parse_args(argv)
-    if args.history:
-        from orchestration.demo import load_history
-
-        rows = load_history(Path(args.history[0]), date.fromisoformat(args.history[1]))
-        print("RESULT " + json.dumps({"rows": rows}), flush=True)
-        return 0
-    if args.days < 3 or not 1 <= args.train_days < args.days - 1:
+    if not args.history and (args.days < 3 or not 1 <= args.train_days < args.days - 1):
         parser.error("need --days >= 3 and 1 <= --train-days < --days - 1 (the last two days are the daily runs')")
+    return args
 
-    from benchmarks.pipeline import ensure_input
-    from orchestration.embedded import airflow_env, dags_test, migrate
 
-    started, wall_start = time.perf_counter(), datetime.now(timezone.utc)
-    settings = Settings.from_env()
-    out = (args.out or settings.cache_dir / "bench" / "load").resolve()
+def _command(argv: list[str] | None) -> str:
+    """The command line as run (with its niceness), for the report."""
     command = "python -m benchmarks.load" + ("" if argv is None and len(sys.argv) == 1 else
                                              " " + " ".join(sys.argv[1:] if argv is None else argv))
-    if os.nice(0) > 0:
-        command = f"nice -n {os.nice(0)} {command}"
-    data = ensure_input(args.users, args.days)
-    manifest = json.loads((data / "_generator.json").read_text())
-    first = date.fromisoformat(manifest["config"]["start"])
-    ds = first + timedelta(days=args.days - 1)
-    first_ds = ds - timedelta(days=1)
-    history_end = ds - timedelta(days=2)
-    memory = psutil.virtual_memory()
-    result: dict[str, Any] = {
-        "command": command, "machine": machine(), "started": wall_start.isoformat(timespec="seconds"),
-        "niceness": os.nice(0), "load_before": ", ".join(f"{x:.1f}" for x in os.getloadavg()),
-        "memory_total_gib": _gib(memory.total), "memory_available_gib": _gib(memory.available),
-        "dataset": {"path": str(data), "events": manifest["counts"]["raw_events"], "users": manifest["config"]["users"],
-                    "start": first.isoformat(), "end": ds.isoformat()},
-        "ds": ds.isoformat(), "history_end": history_end.isoformat(), "preparation": {}, "java_options": JAVA_OPTIONS,
-    }
-    prep = result["preparation"]
+    return f"nice -n {os.nice(0)} {command}" if os.nice(0) > 0 else command
+
+
+def _dag_run(dag_id: str, conf: dict[str, Any], env: dict[str, str], db: Path, log: Path, into: dict[str, Any],
+             key: str, noted: dict[str, Any]) -> None:
+    """``airflow dags test`` of one run; ``into[key]`` gets ``noted``, the run's tasks and its peak memory, also
+    when it fails."""
+    from orchestration.embedded import dags_test
+
+    with PeakMemory() as mem:
+        try:
+            dags_test(dag_id, conf, env, log=log)
+        finally:
+            into[key] = {**noted, **(latest_run(db, dag_id) or {}), "peak_rss_gib": _gib(mem.peak_bytes)}
+
+
+def _run_dags(args: argparse.Namespace, env: dict[str, str], out: Path, dates: dict[str, date],
+              result: dict[str, Any]) -> None:
+    """The champion's training run, the first daily run (not measured) and the measured daily run."""
+    from orchestration.embedded import dags_test
+
+    logs, db, prep = out / "logs", out / "airflow" / "airflow.db", result["preparation"]
+    history_end, first_ds, ds = dates["history_end"], dates["first_ds"], dates["ds"]
+    train_conf = {"start": (history_end - timedelta(days=args.train_days - 1)).isoformat(),
+                  "end": history_end.isoformat(), "valid_from": history_end.isoformat(), "aggregator": args.aggregator,
+                  "window": 32, "stride": 4, "epochs": 1, "batch_size": 1024, "baselines": []}
+    print(f"training DAG: {json.dumps(train_conf)}", flush=True)
+    _dag_run(TRAINING_DAG, train_conf, env, db, logs / f"{TRAINING_DAG}.log", prep, "training", {"conf": train_conf})
+    print(f"training DAG: {prep['training']['state']} in {prep['training']['seconds']} s", flush=True)
+
+    print(f"first daily DAG for ds={first_ds} (state built from the history; not measured)", flush=True)
+    _dag_run(DAILY_DAG, {"ds": first_ds.isoformat(), "incremental": True}, env, db, logs / f"{DAILY_DAG}-first.log",
+             prep, "first_daily", {"ds": first_ds.isoformat()})
+    print(f"first daily DAG: {prep['first_daily']['state']} in {prep['first_daily']['seconds']} s", flush=True)
+
+    print(f"daily DAG for ds={ds} (measured)", flush=True)
+    t = time.perf_counter()
+    with PeakMemory(record=True) as mem:
+        try:
+            dags_test(DAILY_DAG, {"ds": ds.isoformat(), "incremental": True}, env, log=logs / f"{DAILY_DAG}.log")
+        finally:
+            result["daily_command_seconds"] = round(time.perf_counter() - t, 1)
+            result["peak_rss_gib"] = _gib(mem.peak_bytes)
+            daily = latest_run(db, DAILY_DAG) or {}
+            for task in daily.get("tasks", []):
+                task["peak_rss_gib"] = peak_between(mem.samples, task["start"], task["end"])
+            result["daily"] = daily
+            result["spark_memory"] = spark_memory(logs / f"{DAILY_DAG}.log")
+
+
+def _prepare(out: Path, data: Path, history_end: date, prep: dict[str, Any]) -> tuple[Path, dict[str, str]]:
+    """A fresh work folder: the inputs staged, the history in ``clean_events`` (a child process), the metadata DB.
+    Returns the data root and the embedded Airflow's environment."""
+    from orchestration.embedded import airflow_env, migrate
 
     shutil.rmtree(out, ignore_errors=True)
     root, logs = out / "data", out / "logs"
@@ -359,53 +387,50 @@ def main(argv: list[str] | None = None) -> int:
     prep["stage_seconds"] = round(time.perf_counter() - t, 1)
     print(f"inputs staged in {root} ({prep['stage_seconds']} s)", flush=True)
     prep["history"] = history_child(root, history_end, logs / "history.log")
-    print(f"history {first}..{history_end}: {prep['history']}", flush=True)
-
+    print(f"history ..{history_end}: {prep['history']}", flush=True)
     # 10M events are not the short jobs the embedded default's C1-only JIT is for: the default JIT here
-    env = airflow_env(out / "airflow", root,
-                      base={**os.environ, "JOBTRAIL_SPARK_DRIVER_JAVA_OPTIONS": JAVA_OPTIONS})
-    db = out / "airflow" / "airflow.db"
+    env = airflow_env(out / "airflow", root, base={**os.environ, "JOBTRAIL_SPARK_DRIVER_JAVA_OPTIONS": JAVA_OPTIONS})
     t = time.perf_counter()
     migrate(env, log=logs / "airflow-db-migrate.log")
     prep["migrate_seconds"] = round(time.perf_counter() - t, 1)
+    return root, env
 
-    train_conf = {"start": (history_end - timedelta(days=args.train_days - 1)).isoformat(), "end": history_end.isoformat(),
-                  "valid_from": history_end.isoformat(), "aggregator": args.aggregator, "window": 32, "stride": 4,
-                  "epochs": 1, "batch_size": 1024, "baselines": []}
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.history:
+        from orchestration.demo import load_history
+
+        rows = load_history(Path(args.history[0]), date.fromisoformat(args.history[1]))
+        print("RESULT " + json.dumps({"rows": rows}), flush=True)
+        return 0
+
+    from benchmarks.pipeline import ensure_input
+
+    started, wall_start = time.perf_counter(), datetime.now(timezone.utc)
+    out = (args.out or Settings.from_env().cache_dir / "bench" / "load").resolve()
+    command = _command(argv)
+    data = ensure_input(args.users, args.days)
+    manifest = json.loads((data / "_generator.json").read_text())
+    first = date.fromisoformat(manifest["config"]["start"])
+    ds = first + timedelta(days=args.days - 1)
+    dates = {"ds": ds, "first_ds": ds - timedelta(days=1), "history_end": ds - timedelta(days=2)}
+    memory = psutil.virtual_memory()
+    result: dict[str, Any] = {
+        "command": command, "machine": machine(), "started": wall_start.isoformat(timespec="seconds"),
+        "niceness": os.nice(0), "load_before": ", ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "memory_total_gib": _gib(memory.total), "memory_available_gib": _gib(memory.available),
+        "dataset": {"path": str(data), "events": manifest["counts"]["raw_events"], "users": manifest["config"]["users"],
+                    "start": first.isoformat(), "end": ds.isoformat()},
+        "ds": ds.isoformat(), "history_end": dates["history_end"].isoformat(), "preparation": {},
+        "java_options": JAVA_OPTIONS,
+    }
+    prep = result["preparation"]
+
+    root, env = _prepare(out, data, dates["history_end"], prep)
     rc = 0
-    print(f"training DAG: {json.dumps(train_conf)}", flush=True)
     try:
-        with PeakMemory() as mem:
-            try:
-                dags_test(TRAINING_DAG, train_conf, env, log=logs / f"{TRAINING_DAG}.log")
-            finally:
-                prep["training"] = {"conf": train_conf, **(latest_run(db, TRAINING_DAG) or {}),
-                                    "peak_rss_gib": _gib(mem.peak_bytes)}
-        print(f"training DAG: {prep['training']['state']} in {prep['training']['seconds']} s", flush=True)
-
-        print(f"first daily DAG for ds={first_ds} (state built from the history; not measured)", flush=True)
-        with PeakMemory() as mem:
-            try:
-                dags_test(DAILY_DAG, {"ds": first_ds.isoformat(), "incremental": True}, env,
-                          log=logs / f"{DAILY_DAG}-first.log")
-            finally:
-                prep["first_daily"] = {"ds": first_ds.isoformat(), **(latest_run(db, DAILY_DAG) or {}),
-                                       "peak_rss_gib": _gib(mem.peak_bytes)}
-        print(f"first daily DAG: {prep['first_daily']['state']} in {prep['first_daily']['seconds']} s", flush=True)
-
-        print(f"daily DAG for ds={ds} (measured)", flush=True)
-        t = time.perf_counter()
-        with PeakMemory(record=True) as mem:
-            try:
-                dags_test(DAILY_DAG, {"ds": ds.isoformat(), "incremental": True}, env, log=logs / f"{DAILY_DAG}.log")
-            finally:
-                result["daily_command_seconds"] = round(time.perf_counter() - t, 1)
-                result["peak_rss_gib"] = _gib(mem.peak_bytes)
-                daily = latest_run(db, DAILY_DAG) or {}
-                for task in daily.get("tasks", []):
-                    task["peak_rss_gib"] = peak_between(mem.samples, task["start"], task["end"])
-                result["daily"] = daily
-                result["spark_memory"] = spark_memory(logs / f"{DAILY_DAG}.log")
+        _run_dags(args, env, out, dates, result)
     except Exception as e:  # noqa: BLE001 — a failed run is a finding: record it, write the partial figures
         result["error"] = f"{type(e).__name__}: {e} (task logs under {out / 'airflow' / 'logs'})"
         print(result["error"], file=sys.stderr, flush=True)
@@ -415,8 +440,9 @@ def main(argv: list[str] | None = None) -> int:
     result["total_seconds"] = round(time.perf_counter() - started, 1)
 
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
-    write_json("daily", doc=args.doc.parent / "benchmarks.md", value={"command": command, "machine": machine(), "load_before": result["load_before"],
-                         "load_after": result["load_after"], "runs": daily_rows(result, root)})
+    write_json("daily", doc=args.doc.parent / "benchmarks.md", value={
+        "command": command, "machine": machine(), "load_before": result["load_before"],
+        "load_after": result["load_after"], "runs": daily_rows(result, root)})
     body = render(result)
     write_section(SECTION, body, doc=args.doc, header=RELIABILITY_HEADER)
     print(json.dumps(result, indent=2))
