@@ -227,23 +227,10 @@ def _log(obj: dict[str, Any]) -> None:
     print(json.dumps(obj, default=str), flush=True)
 
 
-def run(args: EvalArgs, config: EvalConfig | None = None) -> dict[str, Any]:
-    """Everything of the module docstring; ``config`` replaces the preset (tests use a tiny one)."""
-    from evaluation import datasets, runs, sasrec
-    from evaluation.report import write_report
+def _prepare_datasets(spark: "_Spark", cfg: EvalConfig, work: Path) -> dict[str, Any]:
+    """Every dataset's sequences and side table under ``work/data`` (Spark; cached by the spec's key)."""
+    from evaluation import datasets, sasrec
 
-    cfg, work = config or args.config(), args.work_dir
-    results_path = work / "results.json"
-    if args.report_only:
-        results = _upgrade(json.loads(results_path.read_text()), work) | {"measured": MEASURED}
-        write_report(results, args.doc)
-        return results
-    if args.fresh:
-        shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True, exist_ok=True)
-    started, load_start, cpu_start = time.perf_counter(), os.getloadavg(), _cpu_seconds()
-    started_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    spark = _Spark()
     prepared = {}
     try:
         for spec in cfg.datasets:
@@ -253,6 +240,13 @@ def run(args: EvalArgs, config: EvalConfig | None = None) -> dict[str, Any]:
             sasrec.prepare(spark, cfg.amazon, work / "data")
     finally:
         spark.stop()
+    return prepared
+
+
+def _train_variants(cfg: EvalConfig, work: Path, prepared: dict[str, Any]) -> tuple[list, dict, dict, dict]:
+    """Every variant × seed of every dataset trained and measured: (rows, probe baselines, cosine, baselines)."""
+    from evaluation import runs
+
     rows, probe_baselines, cosine, baselines = [], {}, {}, {}
     for spec in cfg.datasets:
         ctx = runs.DatasetContext(prepared[spec.name], cfg.train[spec.name], cfg.decay_grid)
@@ -274,6 +268,28 @@ def run(args: EvalArgs, config: EvalConfig | None = None) -> dict[str, Any]:
                       and r["variant"] == f"{cfg.ablation_model}-w32"), None)
         if first:
             cosine[spec.name] = first["cosine"]
+    return rows, probe_baselines, cosine, baselines
+
+
+def run(args: EvalArgs, config: EvalConfig | None = None) -> dict[str, Any]:
+    """Everything of the module docstring; ``config`` replaces the preset (tests use a tiny one)."""
+    from evaluation import datasets, sasrec
+    from evaluation.report import write_report
+
+    cfg, work = config or args.config(), args.work_dir
+    results_path = work / "results.json"
+    if args.report_only:
+        results = _upgrade(json.loads(results_path.read_text()), work) | {"measured": MEASURED}
+        write_report(results, args.doc)
+        return results
+    if args.fresh:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    started, load_start, cpu_start = time.perf_counter(), os.getloadavg(), _cpu_seconds()
+    started_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    spark = _Spark()
+    prepared = _prepare_datasets(spark, cfg, work)
+    rows, probe_baselines, cosine, baselines = _train_variants(cfg, work, prepared)
     amazon = None
     if cfg.amazon is not None:
         amazon = sasrec.run(spark, cfg.amazon, cfg.amazon_train, cfg.seeds, work / "data", log=print)
