@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 from collections import deque
 from datetime import timedelta
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from jobtrail.errors import ConfigError, JobtrailError
@@ -26,6 +28,20 @@ from jobtrail.errors import ConfigError, JobtrailError
 log = logging.getLogger(__name__)
 
 TAIL_LINES = 40
+
+CPU_PROBE_LINES = re.compile(
+    r"cudart_stub\.cc:\d+\] Could not find cuda drivers"
+    r"|cuda_platform\.cc:\d+\] failed call to cuInit"
+    r"|^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$")
+"""What TensorFlow prints on every start without a GPU (it ignores ``TF_CPP_MIN_LOG_LEVEL`` for these since 2.19,
+tensorflow/tensorflow#100442): on a worker without one, counted instead of logged, so a task log opens with the
+command's own lines."""
+
+
+def has_gpu() -> bool:
+    """An NVIDIA device node, or devices named by ``CUDA_VISIBLE_DEVICES``: then TensorFlow's CUDA lines matter."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return Path("/dev/nvidia0").exists() or bool(visible and visible != "-1")
 
 
 class StepFailedError(JobtrailError):
@@ -59,15 +75,22 @@ def run_jobtrail(argv: Sequence[str], *, step: str, env: Mapping[str, str] | Non
     log.info("step %s: %s", step, " ".join(cmd))
     full_env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
     tail: deque[str] = deque(maxlen=TAIL_LINES)
+    quiet, hidden = not has_gpu(), 0
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env,
                             start_new_session=True)
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
             line = line.rstrip("\n")
+            if quiet and CPU_PROBE_LINES.search(line):
+                hidden += 1
+                continue
             tail.append(line)
             log.info("%s", line)
         code = proc.wait()
+        if hidden:
+            log.info("step %s: %d TensorFlow start-up lines about the missing GPU not shown (a CPU worker)", step,
+                     hidden)
     finally:
         if proc.poll() is None:  # the task was killed or timed out: stop the whole process group
             log.warning("step %s: stopping jobtrail %s (pid %s)", step, argv[0] if argv else "", proc.pid)

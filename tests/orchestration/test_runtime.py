@@ -34,3 +34,20 @@ def test_failure_message_names_dag_step_attempt_reason_and_log():
     assert message.startswith("jobtrail_daily_embeddings: step 'infer' failed in run manual__2026-10-31 "
                               "(attempt 2 of 3): RuntimeError: spark-submit exited with 1. Log: http://localhost:8080")
     assert "task_id=infer/attempt=2.log" in message
+
+
+def test_tensorflow_start_up_lines_of_a_cpu_worker_are_what_the_filter_hides():
+    """What this TensorFlow prints on start without a GPU, matched line by line (a new message shows up here)."""
+    import subprocess
+    import sys
+
+    from orchestration.runtime import CPU_PROBE_LINES, has_gpu
+
+    code = "import tf_models, tensorflow as tf; tf.config.list_physical_devices(); print('jobtrail line')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    lines = [line for line in (out.stdout + out.stderr).splitlines() if line]
+    assert "jobtrail line" in lines
+    if has_gpu():  # the CUDA lines matter there: nothing is hidden
+        return
+    assert [line for line in lines if not CPU_PROBE_LINES.search(line)] == ["jobtrail line"]
+    assert any("cudart_stub" in line for line in lines)  # the filter has something to hide here
