@@ -39,6 +39,7 @@ import tf_models  # noqa: F401  (Keras 2 before TensorFlow)
 from evaluation import own_data
 from evaluation.config import PRESETS, DatasetSpec, EvalConfig
 from jobtrail.argtypes import cli_path, int_range, iso_date, names
+from jobtrail.command_main import command_main
 from jobtrail.errors import JobtrailError
 from jobtrail.generated_docs import machine
 from jobtrail.settings import REPO_ROOT, Settings
@@ -370,16 +371,13 @@ def _cosine_source(monitoring: Path | None) -> dict[str, str]:
             + str(monitoring) + "): " + "; ".join(lines) + "."}
 
 
+def _summary(args: EvalArgs, results: dict[str, Any]) -> dict[str, Any]:
+    return {"doc": str(args.doc), "results": str(args.work_dir / "results.json"), "seconds": results["seconds"],
+            "rows": len(results["rows"])}
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        results = run(args)
-    except JobtrailError as e:
-        print(f"jobtrail evaluate: error: {e}", file=sys.stderr)
-        return 2
-    _log({"doc": str(args.doc), "results": str(args.work_dir / "results.json"), "seconds": results["seconds"],
-          "rows": len(results["rows"])})
-    return 0
+    return command_main("evaluate", parse_args, run, argv, summary=_summary)
 
 
 if __name__ == "__main__":

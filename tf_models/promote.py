@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tf_models  # noqa: F401
 from jobtrail.argtypes import alias, cli_path, model_name, number, version_number
-from jobtrail.errors import JobtrailError
+from jobtrail.command_main import command_main
+import tf_models  # noqa: F401
 
 CHAMPION = "champion"
 """``tf_models.registry.CHAMPION``; MLflow and TensorFlow are imported by :func:`run` and :func:`evaluate` only, so
@@ -169,14 +169,7 @@ def run(args: PromoteArgs) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        result = run(args)
-    except JobtrailError as e:
-        print(f"jobtrail promote: error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(result, default=str))
-    return 0
+    return command_main("promote", parse_args, run, argv)
 
 
 if __name__ == "__main__":

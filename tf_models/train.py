@@ -37,7 +37,8 @@ from typing import Any
 
 import tf_models  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from jobtrail.argtypes import cli_path, model_name, positive_int
-from jobtrail.errors import ConfigError, JobtrailError
+from jobtrail.command_main import command_main
+from jobtrail.errors import ConfigError
 from jobtrail.knobs import TRAINING, TRAINING_BY_NAME
 from tf_models.config import AGGREGATOR_NAMES, OBJECTIVES, ModelConfig
 
@@ -200,14 +201,7 @@ def run(args: TrainArgs) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        result = run(args)
-    except JobtrailError as e:
-        print(f"jobtrail train: error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(result, default=str))
-    return 0
+    return command_main("train", parse_args, run, argv)
 
 
 if __name__ == "__main__":
