@@ -52,7 +52,7 @@ from benchmarks.report import (
     write_section,
 )
 from jobtrail.settings import Settings
-from jobtrail.tables import Tables
+from jobtrail.tables import Tables, monitoring_report_name
 
 SECTION = "Load: the daily DAG on 10 million events"
 DAILY_DAG, TRAINING_DAG = "jobtrail_daily_embeddings", "jobtrail_training"
@@ -189,7 +189,7 @@ def figures(root: Path, ds: date) -> dict[str, Any]:
             _, name, version, n, fallback = day[-1]
             out["feature_rows"] = {"model_name": name, "model_version": version, "rows": n, "computed": n - fallback,
                                    "fallback": fallback}
-            report = root / "monitoring_reports" / f"{as_of}__{name}__{version}.json"
+            report = root / Tables.MONITORING_REPORTS / f"{monitoring_report_name(as_of, name, version)}.json"
             if report.exists():
                 row = json.loads(report.read_text())
                 out["monitoring"] = {k: row.get(k) for k in ("status", "failed_checks", "rows", "users_scored",
@@ -208,7 +208,7 @@ def daily_rows(result: dict[str, Any], root: Path) -> list[dict[str, Any]]:
             continue
         ds = date.fromisoformat(run.get("ds") or result["ds"])
         as_of = ds + timedelta(days=1)
-        reports = list((root / "monitoring_reports").glob(f"{as_of}__*.json"))
+        reports = list((root / Tables.MONITORING_REPORTS).glob(f"{monitoring_report_name(as_of, '*', '*')}.json"))
         monitored = json.loads(reports[0].read_text()) if reports else {}
         rows.append({"kind": kind, "ds": ds.isoformat(), "state": run.get("state"),
                      "history_days": (ds - first).days, "events": _events_through(root, ds),

@@ -41,3 +41,10 @@ class Tables:
     USER_STATE = "user_state"
     FEATURE_TABLE = "user_embeddings"
     MONITORING = "embedding_monitoring"
+    MONITORING_REPORTS = "monitoring_reports"
+    """Not a table: each monitoring run's readable ``.md`` and its ``.json`` (:func:`monitoring_report_name`)."""
+
+
+def monitoring_report_name(as_of: object, model_name: str, model_version: object) -> str:
+    """``<as-of>__<model>__<version>``: the stem of a monitoring run's reports under ``MONITORING_REPORTS``."""
+    return f"{as_of}__{model_name}__{model_version}"

@@ -15,6 +15,7 @@ from typing import Any
 
 from jobtrail.errors import ConfigError
 from jobtrail.settings import Settings
+from jobtrail.tables import Tables, monitoring_report_name
 from orchestration.plans import DailyPlan, daily_plan, run_day
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ MONITORING_FIGURES = ("status", "rows", "users_scored", "carried_forward", "carr
 
 def monitoring_report(plan: DailyPlan, model_name: str, model_version: str) -> dict[str, Any]:
     """The figures ``spark_jobs/monitor.py`` wrote for this partition (its ``.json`` report)."""
-    path = plan.data_root / "monitoring_reports" / f"{plan.as_of}__{model_name}__{model_version}.json"
+    name = monitoring_report_name(plan.as_of, model_name, model_version)
+    path = plan.data_root / Tables.MONITORING_REPORTS / f"{name}.json"
     try:
         row = json.loads(path.read_text())
     except FileNotFoundError as e:

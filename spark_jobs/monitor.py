@@ -49,6 +49,7 @@ from feature_store.selection import pick_model
 from jobtrail.argtypes import cli_path, int_range, model_name, model_ref, number, run_id, version_label
 from jobtrail.contracts import EMBEDDING_MONITORING, Tables
 from jobtrail.errors import ConfigError, DataContractError
+from jobtrail.tables import monitoring_report_name
 from spark_jobs.common import add_data_root, data_root, iso_date, read_delta
 from spark_jobs.schemas import spark_schema
 
@@ -105,7 +106,7 @@ def parse_args(argv: list[str] | None = None) -> MonitorArgs:
     thresholds = Thresholds(a.max_nan_rows, a.min_coverage, a.min_median_cosine, a.min_rows, a.max_fallback_share,
                             a.max_sample_cosine_p05, a.min_top10_distinct_share)
     return MonitorArgs(a.as_of, a.features or root / Tables.FEATURE_TABLE, a.events or root / Tables.CLEAN_EVENTS,
-                       a.out or root / Tables.MONITORING, a.report_dir or root / "monitoring_reports", thresholds,
+                       a.out or root / Tables.MONITORING, a.report_dir or root / Tables.MONITORING_REPORTS, thresholds,
                        a.model_name, a.model_version, a.active_days, a.run_id, a.model, a.job_table, a.sample_users,
                        a.data_root)
 
@@ -165,7 +166,7 @@ def write_row(spark: SparkSession, row: dict[str, Any], path: Path) -> None:
 
 def write_report(row: dict[str, Any], failures: list[tuple[str, str]], report_dir: Path) -> Path:
     report_dir.mkdir(parents=True, exist_ok=True)
-    stem = report_dir / f"{row['as_of_date']}__{row['model_name']}__{row['model_version']}"
+    stem = report_dir / monitoring_report_name(row["as_of_date"], row["model_name"], row["model_version"])
     stem.with_suffix(".json").write_text(json.dumps(row, indent=2, default=str) + "\n")
     path = stem.with_suffix(".md")
     path.write_text(render_markdown(row, failures))
