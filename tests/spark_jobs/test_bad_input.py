@@ -209,7 +209,7 @@ def world(spark, chain, tmp_path_factory):
                                                                  str(tl), "--out", str(ex), "--format", "windows"])),
             "inputs": inference_inputs.run(spark, inference_inputs.parse_args([
                 "--as-of", str(AS_OF), "--job-table", str(ex / "job_side_table"), "--events", str(clean),
-                "--out", str(inputs)])),
+                "--out", str(inputs), "--state", str(root / "state")])),
         }
     side = spark.read.parquet(str(ex / "job_side_table")).toPandas().set_index("job_id", drop=False)
     return {

@@ -48,7 +48,8 @@ def test_users_with_one_to_three_events_are_computed_and_told_apart(spark, chain
     as_of = END + timedelta(days=1)
     inference_inputs.run(spark, inference_inputs.parse_args([
         "--as-of", str(as_of), "--lookback-days", "14", "--job-table", str(ex / "job_side_table"),
-        "--events", str(tmp_path / "sparse_events"), "--out", str(tmp_path / "inputs"), "--window", "8"]))
+        "--events", str(tmp_path / "sparse_events"), "--out", str(tmp_path / "inputs"), "--state",
+        str(tmp_path / "state"), "--window", "8"]))
     infer.run(spark, infer.parse_args([
         "--as-of", str(as_of), "--model", model_dir, "--job-table", str(ex / "job_side_table"),
         "--inputs", str(tmp_path / "inputs"), "--out", str(tmp_path / "features"), "--model-version", "1"]))
