@@ -127,7 +127,8 @@ def _number(value: Column, kind: str, *, decimal_comma: bool) -> Column:
 
 def mapped_rows(raw: DataFrame, mapping: CatalogMapping, *, source: str) -> DataFrame:
     """One input layout's rows in contract ``JOB`` (+ ``ts`` with ``rows: events``), values parsed."""
-    from spark_jobs.ingest import SOURCE_FILE, UNTERMINATED, _col, _text, parse_timestamp
+    from spark_jobs.events_input import SOURCE_FILE, UNTERMINATED, _col
+    from spark_jobs.ingest import _text, parse_timestamp
 
     present = [c for c in raw.columns if c not in (SOURCE_FILE, UNTERMINATED, "_corrupt_record")]
     by_target = {target: name for name, target in mapping.columns.items()}
@@ -190,7 +191,7 @@ def check_snapshot(snapshot: DataFrame, *, source: str) -> DataFrame:
 
 def read_mapped_catalog(spark: SparkSession, path: str, mapping: CatalogMapping, *, ds: date) -> DataFrame:
     """The snapshot of ``ds`` (contract ``JOB``) from a catalogue or events export at ``path``."""
-    from spark_jobs.ingest import read_inputs
+    from spark_jobs.events_input import read_inputs
 
     frames = [mapped_rows(frame, mapping, source=source)
               for source, frame in read_inputs(spark, [path], config=mapping.reader()) if frame.columns != ["_source_file"]]

@@ -2,7 +2,7 @@
 
     JOBTRAIL_SPARK_MASTER='local[2,3]' python tests/spark_jobs/flaky_job.py FAILURES_DIR <spark_jobs.ingest args>
 
-The input (:func:`spark_jobs.ingest.read_input`) is passed through an identity ``mapInArrow``
+The input (:func:`spark_jobs.events_input.read_input`) is passed through an identity ``mapInArrow``
 (:func:`fail_first_attempt`) that raises in the first attempt of partition 0 of every stage that reads it,
 after touching ``FAILURES_DIR/stage<id>-task<id>``. With ``local[N,3]`` (3 = ``spark.task.maxFailures``)
 Spark retries those tasks and the job must succeed with the output of a run without failures. The function
@@ -30,16 +30,16 @@ def fail_first_attempt(batches):
 
 
 def main(argv: list[str]) -> int:
-    from spark_jobs import ingest
+    from spark_jobs import events_input, ingest
     from spark_jobs.session import create_session
 
-    read_input = ingest.read_input
+    read_input = events_input.read_input
 
     def flaky_input(spark, path, *, config):
         df = read_input(spark, path, config=config)
         return df.mapInArrow(fail_first_attempt, df.schema)
 
-    ingest.read_input = flaky_input  # what ingest.run reads through
+    events_input.read_input = flaky_input  # what ingest.run reads through (events_input.read_inputs)
     spark = create_session("jobtrail-flaky-tasks")
     print(json.dumps({"job": "ingest", **ingest.run(spark, ingest.parse_args(argv))}), flush=True)
     spark.stop()
