@@ -29,7 +29,7 @@ $(JARS): $(INSTALLED) spark_jobs/jars.py
 	touch $@
 
 # The whole pipeline with real Airflow on the embedded default: generate, train, two daily runs; prints a summary
-# and how long it took (12 min 17 s measured on this 2-core machine, idle, 2026-12-07).
+# and how long it took (11 min 16 s measured on this 2-core machine, idle, 2026-12-07).
 demo: setup
 	$(PY) -m orchestration.demo --out $(DEMO_DIR)
 
