@@ -19,8 +19,21 @@ from jobtrail.argtypes import int_range, number
 from jobtrail.errors import ConfigError
 
 
+class _Option:
+    """What both knob kinds give a command line: the option ``--name-with-dashes``, typed by the knob's
+    ``argtype()`` (its bounds), with its ``help``."""
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        """The knob's option: its type checks the bounds, its help says them."""
+        parser.add_argument(self.flag, type=self.argtype(), default=self.default, help=self.help)
+
+
 @dataclass(frozen=True)
-class IntKnob:
+class IntKnob(_Option):
     """An integer knob: default, inclusive bounds, and what it means (help and form text)."""
 
     name: str
@@ -39,10 +52,6 @@ class IntKnob:
         """argparse help: the meaning, the range and the default."""
         return f"{self.meaning} ({self.minimum}..{self.maximum}, default {self.default})"
 
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
     def check(self, value: int) -> int:
         """``value`` if a whole number inside the bounds, else a ConfigError naming the knob."""
         if isinstance(value, bool) or not isinstance(value, int) or not self.minimum <= value <= self.maximum:
@@ -53,13 +62,9 @@ class IntKnob:
     def argtype(self) -> Callable[[str], int]:
         return int_range(self.minimum, self.maximum)
 
-    def add_to(self, parser: argparse.ArgumentParser) -> None:
-        """The knob's option (``--name-with-dashes``): its type checks the bounds, its help says them."""
-        parser.add_argument(self.flag, type=self.argtype(), default=self.default, help=self.help)
-
 
 @dataclass(frozen=True)
-class NumberKnob:
+class NumberKnob(_Option):
     """A real-valued knob; ``above``: strictly greater than ``minimum`` (a learning rate of 0 trains nothing)."""
 
     name: str
@@ -86,10 +91,6 @@ class NumberKnob:
     def help(self) -> str:
         return f"{self.meaning} ({self.range}, default {self.default:g})"
 
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
     def check(self, value: float) -> float:
         """``value`` if a number inside the bounds, else a ConfigError naming the knob."""
         if isinstance(value, bool) or not isinstance(value, int | float) or not self._inside(value):
@@ -98,9 +99,6 @@ class NumberKnob:
 
     def argtype(self) -> Callable[[str], float]:
         return number(self.minimum, self.maximum, above=self.above)
-
-    def add_to(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(self.flag, type=self.argtype(), default=self.default, help=self.help)
 
 
 WINDOW = IntKnob("window", "window size W", 32, 8, 256, "W: a context holds the latest W-1 events")
