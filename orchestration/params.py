@@ -27,13 +27,9 @@ from jobtrail.knobs import (
     IntKnob,
     NumberKnob,
 )
-from orchestration.plans import DEFAULT_ALIAS, DEFAULT_MAX_QUARANTINE_SHARE, DEFAULT_MODEL_NAME, INPUT_FORMATS
-from jobtrail.rules import (
-    ALIAS_PATTERN,
-    DATE_PATTERN,
-    MODEL_NAME_PATTERN,
-    RELATIVE_PATH_PATTERN,
-)
+from jobtrail.rules import ALIAS_PATTERN, DATE_PATTERN, MODEL_NAME_PATTERN, RELATIVE_PATH_PATTERN
+from jobtrail.tables import DEFAULT_MAX_QUARANTINE_SHARE
+from orchestration.plans import DEFAULT_ALIAS, DEFAULT_MODEL_NAME, INPUT_FORMATS
 
 PATH = {"type": "string", "pattern": RELATIVE_PATH_PATTERN, "maxLength": 255}
 """The schema of a path relative to the data root."""
