@@ -9,6 +9,10 @@ INSTALLED := $(VENV)/.installed
 JARS := $(CACHE)/jars/delta-jars.txt
 DEMO_DIR ?= data/demo
 PYTEST_ARGS ?=
+# `make test` runs the test modules on TEST_WORKERS processes (pytest-xdist; 0: in this process), each module
+# whole on one worker, the integration modules handed out first (tests/conftest.py).
+TEST_WORKERS ?= 2
+XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 export TF_USE_LEGACY_KERAS := 1
 export PYSPARK_PYTHON := $(abspath $(PY))
@@ -40,10 +44,10 @@ airflow: setup
 	$(PY) -m orchestration.standalone --home $(DEMO_DIR)/airflow --data-root $(DEMO_DIR)/data --port $(AIRFLOW_PORT)
 
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: setup
-	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "not integration" $(PYTEST_ARGS)
 
 # docs/reliability.md: the fault, bad-input and security tests (those that record a row; part of `make test`
 # too), their rows written as the report's test-run section.

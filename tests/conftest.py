@@ -120,6 +120,9 @@ def pytest_configure(config):
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     _embedded_airflow_environment()
     config.stash[_RELIABILITY] = ReliabilityLog()
+    if config.getoption("--reliability-report") and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("--reliability-report gathers its rows in one process: run it without -n "
+                                "(`make reliability`)")
     # py4j logs "Closing down clientserver connection" at INFO from __del__ as the interpreter exits, after the
     # handlers' streams are closed: a "Logging error" traceback after the summary of a green run. Its INFO lines
     # say nothing a test needs.
@@ -130,6 +133,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:  # ``make reliability`` runs the tests that record rows: ``-m reliability``
         if "reliability" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.reliability)
+    # The integration modules first, each in collection order: ``make test`` hands whole modules to its workers
+    # in this order (``--dist loadfile --no-loadscope-reorder``), so the longest ones start at once and the short
+    # ones fill the other worker; without it they would come last, one worker running them alone.
+    items.sort(key=lambda item: item.get_closest_marker("integration") is None)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,5 +1,5 @@
 """DAG integrity with one DagBag: no import errors, tags, retries, timeouts, Params schemas, the task graph,
-parse time and what a DAG file imports."""
+each file parsed alone and what a DAG file imports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from datetime import timedelta
 
 import pytest
@@ -212,21 +211,25 @@ def test_training_accepts_the_demo_form(training):
                                   "epochs": 3, "embedding_dim": 32, "baselines": ["mean", "decay"]}) is None
 
 
-def test_parse_time_under_a_second_per_file(dagbag):
-    """What the dag-processor pays per parse: it pre-imports a file's ``airflow.*`` imports once, then parses."""
+def test_each_dag_file_parses_alone_with_its_dag():
+    """The dag-processor parses one file at a time (after pre-importing its ``airflow.*`` imports): each file must
+    declare its own DAG without relying on another file of the folder having been parsed first. What a parse costs
+    is kept small by the next test (no Spark, TensorFlow, MLflow or pyarrow is imported)."""
     import importlib
 
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.file import iter_airflow_imports
 
-    for path in sorted((REPO_ROOT / "dags").glob("*.py")):
+    files = sorted((REPO_ROOT / "dags").glob("*.py"))
+    found = set()
+    for path in files:
         for module in iter_airflow_imports(str(path)):
             importlib.import_module(module)
-        started = time.perf_counter()
         bag = DagBag(dag_folder=str(path))
-        took = time.perf_counter() - started
-        assert not bag.import_errors
-        assert took < 1.0, f"{path.name} took {took:.2f}s to parse"
+        assert not bag.import_errors, bag.import_errors
+        assert len(bag.dags) == 1, f"{path.name} declares {sorted(bag.dags)}"
+        found |= set(bag.dags)
+    assert found == set(DAG_IDS)
 
 
 def test_dag_files_import_no_spark_tensorflow_mlflow_or_pyarrow():
