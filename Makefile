@@ -9,10 +9,10 @@ INSTALLED := $(VENV)/.installed
 JARS := $(CACHE)/jars/delta-jars.txt
 DEMO_DIR ?= data/demo
 PYTEST_ARGS ?=
-# `make test` runs the test modules on TEST_WORKERS processes (pytest-xdist; 0: in this process), each module
-# whole on one worker, the integration modules handed out first (tests/conftest.py).
+# `make test` runs the test modules on TEST_WORKERS processes (pytest-xdist; 0: in this process), each module whole
+# on one worker (its module-scoped fixtures and ordered steps stay together).
 TEST_WORKERS ?= 2
-XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+XDIST = -n $(TEST_WORKERS) --dist loadfile
 
 export TF_USE_LEGACY_KERAS := 1
 export PYSPARK_PYTHON := $(abspath $(PY))

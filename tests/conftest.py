@@ -133,10 +133,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:  # ``make reliability`` runs the tests that record rows: ``-m reliability``
         if "reliability" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.reliability)
-    # The integration modules first, each in collection order: ``make test`` hands whole modules to its workers
-    # in this order (``--dist loadfile --no-loadscope-reorder``), so the longest ones start at once and the short
-    # ones fill the other worker; without it they would come last, one worker running them alone.
-    items.sort(key=lambda item: item.get_closest_marker("integration") is None)
 
 
 @pytest.hookimpl(wrapper=True)
