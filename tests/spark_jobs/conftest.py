@@ -10,9 +10,9 @@ import pytest
 
 from jobtrail.synthetic.config import GeneratorConfig
 from jobtrail.synthetic.generate import generate
+from chain_dates import END, START
 from jobtrail.tables import Tables
 
-START, END, VALID_FROM = date(2026, 10, 1), date(2026, 10, 14), date(2026, 10, 11)
 
 
 @dataclass(frozen=True)

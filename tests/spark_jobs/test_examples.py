@@ -18,7 +18,7 @@ from jobtrail.sequence_core.windows import WindowConfig
 from spark_jobs import examples
 from spark_jobs.sequences import daily_pools, user_sequences, with_job_index
 
-from conftest import END, START, VALID_FROM  # noqa: E402  (tests/spark_jobs/conftest.py)
+from chain_dates import END, START, VALID_FROM
 
 
 def cut(spark, chain, tmp_path, *extra: str):

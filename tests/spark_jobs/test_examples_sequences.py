@@ -16,7 +16,7 @@ from jobtrail.sequence_core.chunks import SequenceConfig
 from spark_jobs import examples
 from spark_jobs.sequences import daily_pools, user_sequences, with_job_index
 
-from conftest import END, START, VALID_FROM  # noqa: E402  (tests/spark_jobs/conftest.py)
+from chain_dates import END, START, VALID_FROM
 
 VALID_FROM_US = int(datetime(VALID_FROM.year, VALID_FROM.month, VALID_FROM.day, tzinfo=timezone.utc).timestamp()) * 10**6
 

@@ -16,7 +16,7 @@ import pytest
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from conftest import END, START, VALID_FROM
+from chain_dates import END, START, VALID_FROM
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import subprocess_env
+from model_helpers import subprocess_env
 from jobtrail.job_table_io import job_table_arrays, load_job_table
 from tf_models import data, sequence_data
 from tf_models.config import AGGREGATOR_NAMES, ModelConfig
@@ -104,7 +104,7 @@ def test_a_job_unseen_in_training_scores_through_its_content(planted, tmp_path):
     and scores like the known job whose content it shares, while known jobs carry their learned id rows."""
     from tf_models.train import parse_args, run
 
-    from conftest import SMALL
+    from model_helpers import SMALL
 
     result = run(parse_args(["--model", "mean", "--examples", str(planted.root), "--out", str(tmp_path), "--no-mlflow",
                              "--epochs", "2", *SMALL]))

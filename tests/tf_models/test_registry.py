@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import SMALL
+from model_helpers import SMALL
 from jobtrail.errors import ConfigError
 from tf_models import promote, registry
 from tf_models.train import parse_args, run

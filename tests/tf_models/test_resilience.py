@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import SMALL, subprocess_env
+from model_helpers import SMALL, subprocess_env
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import SMALL
+from model_helpers import SMALL
 from tf_models.config import AGGREGATOR_NAMES
 from tf_models.train import parse_args, run
 
