@@ -41,6 +41,11 @@ METRICS: dict[str, tuple[str, ...]] = {
 }
 
 
+def headline_model(cfg: dict[str, Any]) -> str:
+    """The aggregator the quality targets are judged on: the ablations' model, else the last one trained."""
+    return cfg["ablation_model"] if cfg["ablation_model"] in cfg["models"] else cfg["models"][-1]
+
+
 def value(row: dict[str, Any], metric: str) -> float | None:
     node: Any = row
     for key in METRICS[metric]:

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from evaluation import plots
-from evaluation.comparisons import findings, fmt, summarize, targets
+from evaluation.comparisons import findings, fmt, headline_model, summarize, targets
 from evaluation.config import BASE_WINDOW, PRESETS
+from evaluation.results_json import write_json
 from evaluation.retrieval import POLICIES
 from jobtrail.generated_docs import read_section, write_section
 
@@ -146,11 +147,6 @@ def _n(x: float | None, digits: int = 3) -> str:
 AMAZON_TITLE = "Amazon Games — SASRec protocol"
 
 
-def headline_model(cfg: dict[str, Any]) -> str:
-    """The aggregator the quality targets are judged on: the ablations' model, else the last one trained."""
-    return cfg["ablation_model"] if cfg["ablation_model"] in cfg["models"] else cfg["models"][-1]
-
-
 def _intro(results: dict[str, Any], preset: bool) -> list[str]:
     """Title, the command, the run (preset or own data, seeds, machine, minutes), versions, the protocol."""
     cfg = results["config"]
@@ -227,7 +223,7 @@ def _plot_lines(cfg: dict[str, Any], summaries: dict[str, Any], preset: bool, im
 
 
 def write_report(results: dict[str, Any], doc: Path) -> Path:
-    """Regenerate ``doc`` from ``results`` and update ``evaluation.json`` beside it (:func:`write_json`).
+    """Regenerate ``doc`` from ``results`` and update ``evaluation.json`` beside it (:func:`evaluation.results_json.write_json`).
 
     A run of the Amazon benchmark alone (``--preset sasrec``, or ``--datasets amazon``) replaces only the Amazon
     section of an existing ``doc``; a run without Amazon keeps the existing Amazon section (each names its
@@ -327,69 +323,6 @@ def _amazon_section(amazon: dict[str, Any], results: dict[str, Any]) -> str:
             "report both). Minutes: training and scoring per seed.\n\n"
             + _table(["model", "seeds", "HR@10 (100 sampled)", "NDCG@10 (100 sampled)", "HR@10 (full)",
                       "NDCG@10 (full)", "epochs run", "minutes / seed"], rows) + "\n")
-
-
-def write_json(results: dict[str, Any], path: Path) -> Path:
-    """The machine-readable results in ``path`` (docs/evaluation.json), merged: a run replaces the keys it
-    measured (``amazon_games``, ``datasets.<name>``) and keeps the others, each with its own preset and minutes.
-
-    Keys: ``preset`` and ``minutes`` (the latest run), ``amazon_games.models.<model>.{hr@10, ndcg@10, hr@10_full,
-    ndcg@10_full}`` (means over seeds) and ``amazon_games.popularity.hr@10``; ``datasets.<dataset>.models.<model>.
-    {recall@10, ndcg@10, recall_all@10, coverage_p90@10, lift, auc, probe}`` (the W = 32 aggregators; lift as a
-    fraction), the same for every variant under ``datasets.<dataset>.variants.<variant name>``,
-    ``datasets.<dataset>.popularity.recall@10``, ``datasets.<dataset>.targets.<target>`` (met / missed) and, on
-    synthetic data, ``datasets.synthetic.probe.{<model>, latest_category, majority_category}``.
-    """
-    import json
-
-    from tf_models.metrics import mean_sd
-
-    current = json.loads(path.read_text()) if path.exists() else {}
-    run = {"preset": results["config"]["name"], "minutes": round(results["seconds"] / 60, 1),
-           "command": results["command"], "started": results["started"], "machine": results["machine"],
-           "contention": results.get("contention")}
-    current.update(run)
-    amazon = results.get("amazon")
-    if amazon:
-        models: dict[str, Any] = {}
-        for model in dict.fromkeys(r["model"] for r in amazon["rows"] if r["model"] != "popularity"):
-            runs = [r for r in amazon["rows"] if r["model"] == model]
-            models[model] = {out: mean_sd([r.get(key) for r in runs])[0] for out, key in (
-                ("hr@10", "hr@10"), ("ndcg@10", "ndcg@10"), ("hr@10_full", "full_hr@10"),
-                ("ndcg@10_full", "full_ndcg@10"))}
-            models[model] |= {"seeds": [r["seed"] for r in runs], "per_seed": runs}
-        popular = next((r for r in amazon["rows"] if r["model"] == "popularity"), {})
-        current["amazon_games"] = {**run, "models": models, "sasrec_published": amazon["sasrec"],
-                                   "popularity": {"hr@10": popular.get("hr@10"), "ndcg@10": popular.get("ndcg@10"),
-                                                  "hr@10_full": popular.get("full_hr@10"),
-                                                  "ndcg@10_full": popular.get("full_ndcg@10")},
-                                   "objective": amazon["info"].get("objective"), "train": amazon.get("train")}
-    for name in results["datasets"]:
-        summary = summarize(results["rows"], name)
-        base = (results.get("baselines") or {}).get(name) or {}
-        metrics = {"recall@10": "recall@10", "recall@10_sd": "recall@10", "ndcg@10": "ndcg@10",
-                   "recall_all@10": "recall_all@10", "ndcg_all@10": "ndcg_all@10", "coverage_p90@10": "coverage",
-                   "lift": "lift", "auc": "auc", "probe": "probe"}
-        variants = {variant: {out: s[key][1 if out.endswith("_sd") else 0] for out, key in metrics.items()}
-                    | {"seeds": s["recall@10"][2]} for variant, s in summary.items()}
-        popular = base.get("retrieval") or {}
-        entry = {"models": {v.split("-w")[0]: m for v, m in variants.items() if v.endswith(f"-w{BASE_WINDOW}")},
-                 "variants": variants,
-                 "popularity": {k: popular.get(k) for k in ("recall@10", "ndcg@10", "recall_all@10",
-                                                            "coverage_p90@10")},
-                 "targets": {t["claim"]: t["verdict"] for t in targets(
-                     summary, name, f"{headline_model(results['config'])}-w{BASE_WINDOW}", base,
-                     results["config"].get("probe_baselines", {}).get(name))}, **run}
-        probe_base = results["config"].get("probe_baselines", {}).get(name)
-        if probe_base:
-            entry["probe"] = {v.split("-w")[0]: m["probe"] for v, m in variants.items()
-                              if v.endswith(f"-w{BASE_WINDOW}") and m["probe"] is not None}
-            entry["probe"] |= {k: (probe_base.get(k) or {}).get("probe_accuracy")
-                               for k in ("latest_category", "majority_category")}
-        current.setdefault("datasets", {})[name] = entry
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(current, indent=2, sort_keys=True, default=str) + "\n")
-    return path
 
 
 def _preset(name: str) -> str:

@@ -4,10 +4,11 @@ Kept out of the DAG files so they stay thin; it may import every floor below it 
 the ground floor ``jobtrail/``), and nothing below imports it (``tests/test_import_rules.py``).
 
 - :mod:`~orchestration.cli` — the ``jobtrail`` command: one subcommand per job, evaluate, train, promote;
-- :mod:`~orchestration.demo` / :mod:`~orchestration.onboarding` — ``make demo`` / ``make onboarding``;
+- :mod:`~orchestration.demo` / :mod:`~orchestration.onboarding` — ``make demo`` / ``make onboarding`` (from the
+  disguised export of :mod:`~orchestration.portal_export`);
 - :mod:`~orchestration.params` — the typed trigger-form ``Param``\\ s of both DAGs;
 - :mod:`~orchestration.plans` — pure functions from a run's parameters to the exact argument
-  lists of every job (the same arguments a data engineer passes to ``spark-submit``), checked with the
+  lists of every job (one module per DAG) (the same arguments a data engineer passes to ``spark-submit``), checked with the
   rule book :mod:`jobtrail.rules` (messages that say what to fix);
 - :mod:`~orchestration.daily`, :mod:`~orchestration.training` — bodies of the tasks that
   are not Spark jobs (plan, resolve the model, publish; read results, promote, report);

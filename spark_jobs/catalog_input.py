@@ -58,6 +58,8 @@ from pyspark.sql.types import ArrayType, StringType
 
 from jobtrail.contracts import JOB
 from jobtrail.errors import ConfigError, DataContractError
+from spark_jobs.event_fields import clean_text, parse_timestamp
+from spark_jobs.events_input import SOURCE_FILE, UNTERMINATED, _col, read_inputs
 from spark_jobs.ingest_config import EPOCH_UNITS, FORMATS, CsvOptions, IngestConfig
 from spark_jobs.schemas import spark_schema
 
@@ -127,9 +129,6 @@ def _number(value: Column, kind: str, *, decimal_comma: bool) -> Column:
 
 def mapped_rows(raw: DataFrame, mapping: CatalogMapping, *, source: str) -> DataFrame:
     """One input layout's rows in contract ``JOB`` (+ ``ts`` with ``rows: events``), values parsed."""
-    from spark_jobs.events_input import SOURCE_FILE, UNTERMINATED, _col
-    from spark_jobs.ingest import _text, parse_timestamp
-
     present = [c for c in raw.columns if c not in (SOURCE_FILE, UNTERMINATED, "_corrupt_record")]
     by_target = {target: name for name, target in mapping.columns.items()}
     wanted = [*JOB.names, *(["ts"] if mapping.rows == "events" else [])]
@@ -149,7 +148,8 @@ def mapped_rows(raw: DataFrame, mapping: CatalogMapping, *, source: str) -> Data
                                 ts_format=mapping.ts_format, timezone=mapping.timezone, date_only="midnight")
         return ts
 
-    out = {c: _text(column(c)) if column(c) is not None else F.lit(None).cast("string") for c in ("job_id", *TEXT)}
+    out = {c: clean_text(column(c)) if column(c) is not None else F.lit(None).cast("string")
+           for c in ("job_id", *TEXT)}
     skills = column("skills")
     if skills is None:
         out["skills"] = F.lit(None).cast("array<string>")
@@ -191,8 +191,6 @@ def check_snapshot(snapshot: DataFrame, *, source: str) -> DataFrame:
 
 def read_mapped_catalog(spark: SparkSession, path: str, mapping: CatalogMapping, *, ds: date) -> DataFrame:
     """The snapshot of ``ds`` (contract ``JOB``) from a catalogue or events export at ``path``."""
-    from spark_jobs.events_input import read_inputs
-
     frames = [mapped_rows(frame, mapping, source=source)
               for source, frame in read_inputs(spark, [path], config=mapping.reader()) if frame.columns != ["_source_file"]]
     if not frames:

@@ -16,9 +16,9 @@ Input: Parquet, JSON lines or CSV under ``--input``; names and event types are m
 (:class:`~spark_jobs.ingest_config.IngestConfig`; JSON layout there, e.g. ``{"columns": {"uid": "user_id",
 "action": "event_type", "timestamp": "ts"}, "event_types": {"bookmark": "save", "delete": "dismiss"}}``).
 Ids are cast to strings; text is trimmed of white space, control and invisible format characters at both
-ends (:data:`BLANK_CHARS`), and what is then empty is missing. Timestamps: timestamp types, ISO-8601 strings
+ends (:data:`~spark_jobs.event_fields.BLANK_CHARS`), and what is then empty is missing. Timestamps: timestamp types, ISO-8601 strings
 with an offset (normalised to UTC), epoch numbers (``epoch_unit``); naive ones only in the mapping's ``timezone``
-(:func:`parse_timestamp`). CSV files are read by their own header: files of one folder with different headers
+(:func:`~spark_jobs.event_fields.parse_timestamp`). CSV files are read by their own header: files of one folder with different headers
 are each mapped (a layout the mapping cannot map is refused naming its file). The Parquet files of
 one day may differ in their columns (the schemas are merged: no file's columns are dropped) but not in a
 column's type (:class:`~jobtrail.errors.DataContractError` naming the column). A missing required column
@@ -37,7 +37,7 @@ anything is written (the job raises otherwise):
   unix_micros(ts), 256)`` (␟ = ``\\x1f``, fields after mapping and UTC normalisation), so rows without ids
   deduplicate on (user, type, job, query, ts).
 - ``<data-root>/ingest_counts`` (Delta, by ``ds``, one row per run day, zeros for a day without rows; each
-  reconciles on its own): see :data:`COUNTS_DDL`.
+  reconciles on its own): see :data:`~spark_jobs.ingest_counts.COUNTS_DDL`.
 
 Reason codes, in the order they are checked (a row gets the first that applies; :data:`REASONS`):
 ``malformed_row`` (JSON/CSV line that does not parse), ``missing_user_id``, ``missing_event_type``,
@@ -57,163 +57,41 @@ have a value and per reason how many rows would be quarantined, with samples, an
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from functools import reduce
 
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import DataType, DateType, NumericType, StringType, TimestampNTZType, TimestampType
 
 from jobtrail.contracts import EVENT_TYPES, RAW_EVENT, with_partition
 from jobtrail.errors import ConfigError, DataContractError
-from spark_jobs.common import days, write_days
-from spark_jobs.events_input import CORRUPT, SOURCE_FILE, UNTERMINATED, _col, read_inputs
-from spark_jobs.ingest_config import (
-    EPOCH_UNITS, REASON_HINTS, REASONS, IngestArgs, IngestConfig, IngestCounts, parse_args, parse_utc,
-    resolve_columns,
+from spark_jobs.common import write_days
+from spark_jobs.event_fields import RAW, TEXT_COLUMNS, TS_REASON, apply_mapping
+from spark_jobs.events_input import CORRUPT, SOURCE_FILE, UNTERMINATED, read_inputs
+from spark_jobs.ingest_config import REASONS, IngestArgs, parse_args, parse_utc
+from spark_jobs.ingest_counts import (
+    DAY,
+    OUTCOME,
+    REASON,
+    IngestCounts,
+    check_quarantine_share,
+    count_outcomes,
+    counts_frame,
+    day_counts,
+    total,
 )
 from spark_jobs.schemas import spark_schema
 
-COUNTS_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("ds", "date"), ("input_rows", "bigint"), ("clean_rows", "bigint"), ("duplicate_rows", "bigint"),
-    ("quarantined_rows", "bigint"), ("quarantined_by_reason", "map<string,bigint>"), ("input", "string"),
-    ("config", "string"), ("ingested_at", "timestamp"),
-)
-COUNTS_DDL = ", ".join(f"{name} {kind}" for name, kind in COUNTS_COLUMNS)
-"""Schema of the ``ingest_counts`` table: one row per run day; the map holds every code of :data:`REASONS`."""
-RAW, TS_REASON, REASON, OUTCOME, DAY = "_raw", "_ts_reason", "reason", "outcome", "_day"
 CLEAN_SCHEMA = spark_schema(with_partition(RAW_EVENT))
-_STRING_COLUMNS = [c for c in RAW_EVENT.names if c != "ts"]
-_EPOCH_PATTERN = r"^[+-]?[0-9]+(\.[0-9]+)?$"
-_DATE_ONLY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_ISO_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,9})?)?"
-                r" ?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?|UTC|GMT)?)?$")
-_OFFSET_PATTERN = r"([Zz]|[+-][0-9]{2}(:?[0-9]{2}){0,2}|UTC|GMT|\[[^]]+\])$"
-_MIN_US, _MAX_US = -62_135_596_800_000_000, 253_402_300_799_999_999  # 0001-01-01 .. 9999-12-31 UTC
 DEDUPE_ORDER = ("ts", "user_id", "event_type", "job_id", "query", "channel")
-BLANK_CHARS = "".join(map(chr, [
-    *range(0x00, 0x21), *range(0x7F, 0xA1), 0xAD, 0x1680, 0x180E, *range(0x2000, 0x2010), 0x2028, 0x2029,
-    *range(0x202A, 0x2030), 0x205F, *range(0x2060, 0x2065), 0x3000, 0xFEFF,
-]))
-"""Trimmed off both ends of text: C0/C1 controls, Unicode spaces, zero-width and bidi marks, BOM, soft hyphen."""
-
-
-def _text(value: Column) -> Column:
-    """String trimmed of :data:`BLANK_CHARS`; empty → null."""
-    trimmed = F.btrim(value.cast("string"), F.lit(BLANK_CHARS))
-    return F.when(trimmed != "", trimmed)
-
-
-def apply_mapping(raw: DataFrame, *, config: IngestConfig, source: str = "input") -> DataFrame:
-    """Input columns (+ ``_source_file``) → contract names: strings for ids and text, the event type mapped,
-    the timestamp parsed.
-
-    Output columns: ``event_id``, ``user_id``, ``event_type``, ``job_id``, ``query``, ``channel`` (trimmed
-    strings, blank = null; ``event_type`` lower-cased and mapped; a ``constant`` of the mapping where it
-    gives one), ``ts`` (UTC) and ``_ts_reason`` (:func:`parse_timestamp`), ``_corrupt_record``, ``_raw``
-    (JSON of every input column) and ``_source_file``. Raises :class:`DataContractError` when a required
-    column is missing — unless the input has no columns at all (nothing to infer a schema from: an empty
-    file, or JSON lines none of which parsed), where absent columns are null and rows, if any, are
-    quarantined as ``malformed_row``.
-    """
-    inputs = [c for c in raw.columns if c not in (SOURCE_FILE, UNTERMINATED)]
-    data_columns = [c for c in inputs if c != CORRUPT]
-    if data_columns:
-        resolved = resolve_columns(data_columns, config, source=source)
-    else:
-        resolved = {c: None for c in RAW_EVENT.names}
-
-    def column(name: str) -> Column:
-        if name in config.constants:
-            return F.lit(config.constants[name])
-        return _col(resolved[name]) if resolved[name] is not None else F.lit(None).cast("string")
-
-    strings = {c: _text(column(c)) for c in _STRING_COLUMNS}
-    event_type = F.lower(strings["event_type"])
-    if config.event_types:
-        lookup = F.create_map(*[F.lit(x) for pair in config.event_types.items() for x in pair])
-        event_type = F.coalesce(F.try_element_at(lookup, event_type), event_type)
-    strings["event_type"] = event_type
-    ts_dtype = raw.schema[resolved["ts"]].dataType if resolved["ts"] else StringType()
-    ts, ts_reason = parse_timestamp(column("ts"), ts_dtype, epoch_unit=config.epoch_unit,
-                                    ts_format=config.ts_format, timezone=config.timezone,
-                                    date_only=config.date_only)
-    return raw.select(
-        *[strings[c].alias(c) for c in _STRING_COLUMNS],
-        ts.alias("ts"),
-        ts_reason.alias(TS_REASON),
-        (_col(CORRUPT) if CORRUPT in inputs else F.lit(None).cast("string")).alias(CORRUPT),
-        (F.to_json(F.struct(*[_col(c) for c in inputs])) if inputs else F.lit("{}")).alias(RAW),
-        _col(SOURCE_FILE).alias(SOURCE_FILE),
-        (F.col(UNTERMINATED) if UNTERMINATED in raw.columns else F.lit(False)).alias(UNTERMINATED),
-    )
-
-
-def _zone_aware(ts_format: str) -> bool:
-    """Whether a Spark datetime pattern reads a zone or offset (letters outside quotes: V z O X x Z)."""
-    return bool(re.search(r"[VzOXxZ]", re.sub(r"'[^']*'", "", ts_format)))
-
-
-def _has_time(ts_format: str) -> bool:
-    return bool(re.search(r"[HhKkmsaS]", re.sub(r"'[^']*'", "", ts_format)))
-
-
-def parse_timestamp(value: Column, dtype: DataType, *, epoch_unit: str = "s", ts_format: str | None = None,
-                    timezone: str | None = None, date_only: str = "refuse") -> tuple[Column, Column]:
-    """``value`` of type ``dtype`` as (a UTC timestamp, the ts quarantine reason or null).
-
-    Unambiguous values: timestamp types, numbers (and strings of digits: epochs in ``epoch_unit``), strings
-    with an offset (ISO-8601, or ``ts_format`` with a zone letter). Naive values — strings without an offset,
-    ``TIMESTAMP_NTZ`` — are read in ``timezone``; without one they are ``naive_ts``. Date-only values — ``DATE``,
-    ``YYYY-MM-DD`` strings, a ``ts_format`` without a time — are ``date_only_ts`` unless ``date_only`` is
-    ``midnight`` (then a naive midnight). The reason is ``missing_ts`` (null or blank), ``unparseable_ts``,
-    ``date_only_ts``, ``naive_ts`` or null.
-    """
-    def epoch(v: Column) -> Column:
-        micros = (v.try_cast("decimal(30,6)") * F.lit(EPOCH_UNITS[epoch_unit])).try_cast("long")
-        return F.when(micros.between(_MIN_US, _MAX_US), F.timestamp_micros(micros))
-
-    def local(wall: Column) -> Column:  # a naive wall-clock time (read as UTC by the session) in `timezone`
-        return F.to_utc_timestamp(wall, timezone) if timezone else wall
-
-    none = F.lit(None).cast("string")
-    naive_reason = none if timezone else F.lit("naive_ts")
-    date_reason = F.lit("date_only_ts") if date_only == "refuse" else naive_reason
-    if isinstance(dtype, TimestampType):
-        ts, reason = value, none
-    elif isinstance(dtype, TimestampNTZType):
-        ts, reason = local(value.cast("timestamp")), naive_reason
-    elif isinstance(dtype, DateType):
-        ts, reason = local(value.cast("timestamp")), date_reason
-    elif isinstance(dtype, NumericType):
-        ts, reason = epoch(value), none
-    elif isinstance(dtype, StringType):
-        text = F.trim(value)
-        parsed = F.try_to_timestamp(text, F.lit(ts_format)) if ts_format else F.try_to_timestamp(text)
-        is_epoch = text.rlike(_EPOCH_PATTERN)
-        if ts_format:
-            aware, dated = F.lit(_zone_aware(ts_format)), F.lit(not _has_time(ts_format))
-        else:  # only whole ISO-8601 values: Spark's parser would read a cut-off '2026-10-02T1' as 01:00
-            parsed = F.when(text.rlike(_ISO_PATTERN), parsed)
-            dated = text.rlike(_DATE_ONLY_PATTERN)
-            aware = ~dated & text.rlike(_OFFSET_PATTERN)
-        ts = F.when(is_epoch, epoch(text)).when(aware, parsed).otherwise(local(parsed))
-        reason = (F.when(is_epoch | aware, none).when(dated, date_reason).otherwise(naive_reason))
-    else:
-        ts, reason = F.lit(None).cast("timestamp"), none
-    missing = value.isNull() | (F.trim(value.cast("string")) == "")
-    reason = F.when(missing, F.lit("missing_ts")).when(ts.isNull(), F.lit("unparseable_ts")).otherwise(reason)
-    return ts, reason
 
 
 def validate(mapped: DataFrame, *, start: date, end: date | None = None, now: datetime,
              ts_floor: datetime) -> DataFrame:
     """Add ``ds`` (the UTC date of ``ts``), ``reason`` (null = valid) and ``_day`` (the run day the row is
-    counted in) to :func:`apply_mapping`'s output.
+    counted in) to :func:`~spark_jobs.event_fields.apply_mapping`'s output.
 
     ``reason`` is the first failing rule, checked in the order of :data:`REASONS`; ``wrong_day`` = the UTC
     date of ``ts`` is outside ``start``..``end`` (default ``end = start``). ``_day`` is ``ds`` when it lies
@@ -299,73 +177,6 @@ def quarantine_rows(labeled: DataFrame, *, ingested_at: datetime) -> DataFrame:
     )
 
 
-def count_outcomes(labeled: DataFrame) -> DataFrame:
-    """Rows per (``_day``, ``outcome``, ``reason``) of :func:`mark_duplicates`'s output, as column ``n``."""
-    return labeled.groupBy(DAY, OUTCOME, REASON).agg(F.count(F.lit(1)).alias("n"))
-
-
-def day_counts(outcomes: Iterable[Row], *, input_rows: int, start: date, end: date,
-               source: str) -> dict[date, IngestCounts]:
-    """Every run day's :class:`IngestCounts` from the outcome rows (:func:`count_outcomes`); days without rows get
-    zeros. A day's input is the rows the run assigned to it (``_day``); the run's total is checked against
-    ``input_rows``, counted on the input as read, independently of the labelling. Raises
-    :class:`DataContractError` before anything is written when the counts do not reconcile.
-    """
-    by_day: dict[date, list[Row]] = {}
-    for row in outcomes:
-        by_day.setdefault(row[DAY], []).append(row)
-    if unexpected := sorted(set(by_day) - set(days(start, end))):
-        raise DataContractError(f"ingest of {source} counted rows on days {unexpected} outside {start}..{end}; "
-                                "report it as a bug in the ingest job")
-    counts = {}
-    for day in days(start, end):
-        rows = by_day.get(day, [])
-        counts[day] = IngestCounts.from_rows(rows, input_rows=sum(r["n"] for r in rows))
-    whole = total(counts)
-    IngestCounts(input_rows, whole.clean_rows, whole.duplicate_rows, whole.quarantined).check(
-        source=source, ds=start if start == end else f"{start}..{end}")
-    return counts
-
-
-def counts_frame(spark: SparkSession, counts: Mapping[date, IngestCounts], *, source: str, config: IngestConfig,
-                 ingested_at: datetime) -> DataFrame:
-    """One row per run day of the ``ingest_counts`` table (:data:`COUNTS_DDL`), built without Python workers."""
-    rows = []
-    for ds, c in sorted(counts.items()):
-        by_reason = F.create_map(*[F.lit(x) for code in REASONS for x in (code, c.quarantined.get(code, 0))])
-        values = [F.lit(ds), F.lit(c.input_rows), F.lit(c.clean_rows), F.lit(c.duplicate_rows),
-                  F.lit(c.quarantined_rows), by_reason, F.lit(source),
-                  F.lit(json.dumps(config.to_dict(), sort_keys=True)), F.lit(parse_utc(ingested_at))]
-        rows.append(F.struct(*[v.cast(kind).alias(name) for v, (name, kind) in zip(values, COUNTS_COLUMNS)]))
-    return spark.range(1).select(F.inline(F.array(*rows)))
-
-
-def total(counts: Mapping[date, IngestCounts]) -> IngestCounts:
-    """The run's counts over all its days."""
-    parts = list(counts.values())
-    return IngestCounts(
-        input_rows=sum(c.input_rows for c in parts), clean_rows=sum(c.clean_rows for c in parts),
-        duplicate_rows=sum(c.duplicate_rows for c in parts),
-        quarantined={code: sum(c.quarantined.get(code, 0) for c in parts) for code in REASONS},
-    )
-
-
-def check_quarantine_share(counts: IngestCounts, args: IngestArgs) -> None:
-    """Raise :class:`DataContractError` when the run quarantined more than ``--max-quarantine-share`` of its
-    input, naming the top reason and the mapping key or flag to check."""
-    if not counts.input_rows or counts.quarantined_rows / counts.input_rows <= args.max_quarantine_share:
-        return
-    reason, n = max(counts.quarantined.items(), key=lambda kv: kv[1])
-    where = "would be" if args.dry_run else f"were written to {args.quarantine_path}; they"
-    raise DataContractError(
-        f"ingest of {args.source} for {args.start}..{args.end} quarantined {counts.quarantined_rows:,} of "
-        f"{counts.input_rows:,} rows ({counts.quarantined_rows / counts.input_rows:.0%}), above "
-        f"--max-quarantine-share {args.max_quarantine_share}; top reason {reason} ({n:,} rows): check "
-        f"{REASON_HINTS[reason]}. The rows {where} can be re-ingested after fixing the mapping "
-        "(ingest --dry-run shows samples per reason)."
-    )
-
-
 def _require_utc_session(spark: SparkSession) -> None:
     tz = spark.conf.get("spark.sql.session.timeZone")
     if tz not in ("UTC", "Etc/UTC", "GMT", "Z", "+00:00"):
@@ -429,7 +240,7 @@ def dry_run(validated: DataFrame, args: IngestArgs, *, samples: int = 3) -> dict
     """What a run would do, writing nothing: per contract column how many rows have a value (``ts``: parse),
     per reason how many rows would be quarantined with up to ``samples`` raw rows each, and the rows that
     would be clean before deduplication. Raises like :func:`run` when the quarantined share is too high."""
-    present = [F.count(F.col(c)).alias(c) for c in (*_STRING_COLUMNS, "ts")]
+    present = [F.count(F.col(c)).alias(c) for c in (*TEXT_COLUMNS, "ts")]
     per_column = validated.agg(F.count(F.lit(1)).alias("_rows"), *present).first().asDict()
     rows = per_column.pop("_rows")
     by_reason = (validated.where(F.col(REASON).isNotNull()).groupBy(REASON)

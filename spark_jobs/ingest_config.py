@@ -1,4 +1,5 @@
-"""The ingest job's declarative parts (:mod:`spark_jobs.ingest`): input mapping, arguments, reason codes, counts.
+"""The ingest job's declarative parts (:mod:`spark_jobs.ingest`): input mapping, arguments, reason codes (its
+counts: :mod:`spark_jobs.ingest_counts`).
 
 A platform's export rarely follows the contract (``jobtrail.contracts.RAW_EVENT``) by name. A small JSON
 file, passed as ``--mapping path.json``, says how to read it. Every key is optional; without a file the
@@ -38,13 +39,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jobtrail.argtypes import cli_path, iso_datetime, location, number
 from jobtrail.contracts import DEFAULT_MAX_QUARANTINE_SHARE, EVENT_TYPES, RAW_EVENT, REQUIRED_EVENT_COLUMNS, Tables
@@ -336,43 +337,3 @@ def parse_args(argv: list[str] | None = None) -> IngestArgs:
         counts_path=a.counts_path or root / Tables.INGEST_COUNTS,
         max_quarantine_share=a.max_quarantine_share, dry_run=a.dry_run,
     )
-
-
-@dataclass(frozen=True)
-class IngestCounts:
-    """A run's counts; :meth:`check` enforces ``input = clean + duplicates + quarantined``."""
-
-    input_rows: int
-    clean_rows: int = 0
-    duplicate_rows: int = 0
-    quarantined: dict[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def from_rows(cls, rows: Iterable[Mapping[str, Any]], *, input_rows: int) -> "IngestCounts":
-        """From ``spark_jobs.ingest.count_outcomes`` rows (outcome, reason, n) and the input's row count."""
-        by = {"clean": 0, "duplicate": 0}
-        quarantined = dict.fromkeys(REASONS, 0)
-        for row in rows:
-            if row["outcome"] == "quarantined":
-                quarantined[row["reason"]] += row["n"]
-            else:
-                by[row["outcome"]] += row["n"]
-        return cls(input_rows, by["clean"], by["duplicate"], quarantined)
-
-    @property
-    def quarantined_rows(self) -> int:
-        return sum(self.quarantined.values())
-
-    def check(self, *, source: str, ds: date | str) -> None:
-        """Raise :class:`DataContractError` unless the counts reconcile exactly."""
-        total = self.clean_rows + self.duplicate_rows + self.quarantined_rows
-        if total != self.input_rows:
-            raise DataContractError(
-                f"ingest of {source} for {ds} does not reconcile: input {self.input_rows} != clean {self.clean_rows}"
-                f" + duplicates {self.duplicate_rows} + quarantined {self.quarantined_rows}; nothing was written. "
-                "Did the input change while it was read? Rerun; if it persists, report it as a bug in the ingest job."
-            )
-
-    def as_dict(self) -> dict[str, object]:
-        return {"input_rows": self.input_rows, "clean_rows": self.clean_rows, "duplicate_rows": self.duplicate_rows,
-                "quarantined_rows": self.quarantined_rows, "quarantined_by_reason": dict(self.quarantined)}

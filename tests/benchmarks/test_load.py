@@ -1,4 +1,5 @@
-"""benchmarks/load.py plumbing: task timings from the metadata DB, per-task peaks, the report section."""
+"""benchmarks/load.py plumbing: task timings from the metadata DB and per-task peaks (load_figures.py), the report
+section (load_report.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import datetime, timezone
 import pytest
 
 import benchmarks.load as load
+from benchmarks.load_figures import latest_run, peak_between
+from benchmarks.load_report import render
 from benchmarks.report import RELIABILITY_HEADER, write_section
 
 
@@ -32,21 +35,21 @@ def _db(path):
 
 def test_latest_run_reads_the_newest_run_and_its_tasks_in_order(tmp_path):
     _db(tmp_path / "airflow.db")
-    run = load.latest_run(tmp_path / "airflow.db", "d")
+    run = latest_run(tmp_path / "airflow.db", "d")
     assert (run["run_id"], run["state"], run["seconds"]) == ("new", "success", 600.5)
     assert [(t["task"], t["seconds"], t["tries"]) for t in run["tasks"]] == [
         ("plan", 4.0, 1), ("infer", 480.0, 2), ("train[0]", None, 0)]
-    assert load.latest_run(tmp_path / "airflow.db", "other") is None
-    assert load.latest_run(tmp_path / "missing.db", "d") is None
+    assert latest_run(tmp_path / "airflow.db", "other") is None
+    assert latest_run(tmp_path / "missing.db", "d") is None
 
 
 def test_peak_between_takes_the_samples_inside_the_window():
     t0 = datetime(2026, 1, 2, tzinfo=timezone.utc)
     samples = [(t0.timestamp() + s, b * 2**30) for s, b in ((0, 1), (5, 3), (10, 2), (20, 9))]
     start, end = t0.isoformat(), t0.replace(second=12).isoformat()
-    assert load.peak_between(samples, start, end) == 3.0
-    assert load.peak_between(samples, None, None) is None
-    assert load.peak_between(samples, t0.replace(second=30).isoformat(), None) is None
+    assert peak_between(samples, start, end) == 3.0
+    assert peak_between(samples, None, None) is None
+    assert peak_between(samples, t0.replace(second=30).isoformat(), None) is None
 
 
 def test_render_writes_a_section_with_every_task_and_the_totals(tmp_path):
@@ -70,7 +73,7 @@ def test_render_writes_a_section_with_every_task_and_the_totals(tmp_path):
                                      "fallback": 0},
                     "monitoring": {"status": "pass", "coverage": 1.0, "active_users": 150_000, "nan_rows": 0}},
     }
-    body = load.render(result)
+    body = render(result)
     assert "| `ingest` | 60 | 2.5 | success | 1 |" in body and "| `infer` | 900.0 | 6 | success | 1 |" in body
     assert "**1,800.0**" in body and "**6.5**" in body and "609,000 (609,000 / 0)" in body and "pass" in body
     doc = tmp_path / "reliability.md"

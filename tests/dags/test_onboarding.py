@@ -23,6 +23,7 @@ import pytest
 
 from jobtrail.tables import Tables
 from orchestration import onboarding
+from orchestration.portal_export import portal_export
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,7 @@ def export(tmp_path_factory) -> tuple[Path, dict]:
     work = tmp_path_factory.mktemp("portal")
     generate(GeneratorConfig(users=onboarding.USERS, days=onboarding.DAYS, seed=onboarding.SEED,
                              start=onboarding.START), work / "synthetic")
-    facts = onboarding.portal_export(work / "synthetic", work / "exports")
+    facts = portal_export(work / "synthetic", work / "exports")
     return work / "exports", facts
 
 

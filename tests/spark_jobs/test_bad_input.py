@@ -24,14 +24,13 @@ from jobtrail.errors import DataContractError
 from jobtrail.generated_docs import PeakMemory
 from spark_jobs import examples, inference_inputs, job_table, timelines
 from spark_jobs.common import read_delta
-from spark_jobs.ingest import (
-    CLEAN_SCHEMA, IngestCounts, clean_events, outcomes, quarantine_rows,
-)
+from spark_jobs.ingest import CLEAN_SCHEMA, clean_events, outcomes, quarantine_rows
 from spark_jobs.ingest_config import IngestArgs, IngestConfig
+from spark_jobs.ingest_counts import IngestCounts
 from spark_jobs.sequences import with_job_index
 from spark_jobs.tokens import query_token_ids
 
-from conftest import END  # noqa: E402  (tests/spark_jobs/conftest.py: the chain's catalogue snapshot day)
+from chain_dates import END
 from test_ingest import D2, ingest, local, t, write_lines  # noqa: E402
 
 UTC = timezone.utc

@@ -19,10 +19,10 @@ from jobtrail.errors import ConfigError, DataContractError
 from jobtrail.synthetic.config import GeneratorConfig
 from jobtrail.synthetic.generate import generate
 from spark_jobs.common import read_delta
-from spark_jobs.ingest import (
-    REASONS, IngestCounts, apply_mapping, count_outcomes, outcomes, parse_args, run, validate,
-)
-from spark_jobs.ingest_config import IngestConfig, load_config
+from spark_jobs.event_fields import apply_mapping
+from spark_jobs.ingest import outcomes, run, validate
+from spark_jobs.ingest_config import REASONS, IngestConfig, load_config, parse_args
+from spark_jobs.ingest_counts import IngestCounts, count_outcomes
 from spark_jobs.schemas import spark_schema
 
 D1, D2 = date(2026, 10, 1), date(2026, 10, 2)
