@@ -64,22 +64,39 @@ def _baseline_row(b: dict | None) -> list[list[str]]:
 
 
 def _dataset_section(name: str, summary: dict, rows: list[dict], cfg: dict, baseline: dict | None) -> str:
+    """One dataset's section: its aggregators, the ablations, freshness, the probe, runs that failed."""
+    mine = [r for r in rows if r["dataset"] == name]
+    out = [f"## {name}\n", *_aggregators_part(name, summary, mine, cfg, baseline)]
+    if cfg.get("ablations", True):
+        out += _ablations_part(summary, cfg)
+    out += _freshness_part(summary, mine, cfg["models"], baseline)
+    out += _probe_part(summary, mine, cfg["models"], cfg.get("probe_baselines", {}).get(name))
+    failed: dict[tuple[str, str], list[int]] = {}
+    for r in mine:
+        if "error" in r:
+            failed.setdefault((r["variant"], " ".join(r["error"].split())), []).append(r["seed"])
+    if failed:
+        out.append("\n### Runs that failed to train\n")
+        out.append("\n".join(f"- `{variant}`, seeds {', '.join(map(str, seeds))}: {error}"
+                              for (variant, error), seeds in failed.items()))
+    return "\n".join(out) + "\n"
+
+
+def _aggregators_part(name: str, summary: dict, rows: list[dict], cfg: dict, baseline: dict | None) -> list[str]:
     w = BASE_WINDOW
-    out = [f"## {name}\n"]
-    models = cfg["models"]
-    out.append("### Aggregators (W = 32)\n")
-    out.append(_table(HEADER, _variant_rows(summary, [f"{m}-w{w}" for m in models], lambda n: n.split("-")[0])
-                      + _baseline_row(baseline)))
+    out = ["### Aggregators (W = 32)\n",
+           _table(HEADER, _variant_rows(summary, [f"{m}-w{w}" for m in cfg["models"]], lambda n: n.split("-")[0])
+                  + _baseline_row(baseline))]
     out.append("\nRecall@10 / NDCG@10 *new*: the horizon's positives on jobs new to the user, their earlier ones removed "
                "from the ranking (the headline); *all*: every positive of the horizon, nothing removed. The popularity "
                "row ranks jobs by their applies/saves in the 14 days before the cutoff (for the proxy task: the "
                "target job's popularity is its score). Test AUC (proxy): the one-target windows' test rows, "
                "secondary — see *Reading the proxy AUC*.")
-    decay = [r for r in rows if r["dataset"] == name and r["model"] == "decay" and r.get("decay_rate")]
+    decay = [r for r in rows if r["model"] == "decay" and r.get("decay_rate")]
     if decay:
         rates = ", ".join(f"seed {r['seed']}: r = {r['decay_rate']}" for r in decay)
         out.append(f"\nDecay rate chosen by grid search on the validation split ({cfg['decay_grid']}): {rates}.")
-    base = [r for r in rows if r["dataset"] == name and r.get("downstream", {}).get("auc_without") is not None]
+    base = [r for r in rows if r.get("downstream", {}).get("auc_without") is not None]
     if base:
         r0 = base[0]["downstream"]
         without = fmt(summary[base[0]["variant"]]["downstream_auc_without"])
@@ -90,12 +107,15 @@ def _dataset_section(name: str, summary: dict, rows: list[dict], cfg: dict, base
         out.append(f"\nDownstream ranker without the embedding: AUC {without}"
                    f" on {r0.get('test_rows')} test rows ({r0.get('train_rows')} training rows, positive rate "
                    f"{(r0.get('positive_rate') or 0):.3f}).")
-    a, ablations = cfg["ablation_model"], cfg.get("ablations", True)
-    if ablations:
-        out.append(f"\n### Window length ({cfg['window_model']})\n")
-        names = [f"{cfg['window_model']}-w{x}" for x in cfg["windows"]]
-        out.append(_table(["W", *HEADER[1:]], _variant_rows(summary, names, lambda n: n.split("-w")[1])))
-    for title, names, label in () if not ablations else (
+    return out
+
+
+def _ablations_part(summary: dict, cfg: dict) -> list[str]:
+    a, w = cfg["ablation_model"], BASE_WINDOW
+    names = [f"{cfg['window_model']}-w{x}" for x in cfg["windows"]]
+    out = [f"\n### Window length ({cfg['window_model']})\n",
+           _table(["W", *HEADER[1:]], _variant_rows(summary, names, lambda n: n.split("-w")[1]))]
+    for title, names, label in (
             (f"Objective ({a})", [f"{a}-w{w}-next-action", f"{a}-w{w}-next", f"{a}-w{w}"],
              lambda n: {"next-action": "one target per window, BCE (the seeds')", "next": "every position: next item",
                         }.get(n.split(f"-w{w}-", 1)[-1], "every position: next item + future window")),
@@ -103,41 +123,41 @@ def _dataset_section(name: str, summary: dict, rows: list[dict], cfg: dict, base
              lambda n: "in-batch only" if n.endswith("in-batch") else "in-batch + uniform (mixed)"),
             (f"Job representation ({a})", [f"{a}-w{w}-no-ids", f"{a}-w{w}"],
              lambda n: "content encoder only" if n.endswith("no-ids") else "id embedding + content")):
-        out.append(f"\n### {title}\n")
-        out.append(_table(HEADER, _variant_rows(summary, names, label)))
-    out.append("\n### Freshness: HR@10 of each new positive, by when the embedding was computed\n")
-    out.append(_table(["model", *[p.replace("_", " ") for p in POLICIES]],
-                      [[m, *[fmt(summary[f"{m}-w{w}"][f"fresh_{p}"]) for p in POLICIES]]
-                       for m in models if f"{m}-w{w}" in summary]
-                      + ([["popularity (no model)", *[_n(baseline["freshness"][p]["hr@10"], 4) for p in POLICIES]]]
-                         if baseline else [])))
-    fresh = next((r["freshness"] for r in rows if r["dataset"] == name and "freshness" in r), None)
+        out += [f"\n### {title}\n", _table(HEADER, _variant_rows(summary, names, label))]
+    return out
+
+
+def _freshness_part(summary: dict, rows: list[dict], models: list[str], baseline: dict | None) -> list[str]:
+    w = BASE_WINDOW
+    out = ["\n### Freshness: HR@10 of each new positive, by when the embedding was computed\n",
+           _table(["model", *[p.replace("_", " ") for p in POLICIES]],
+                  [[m, *[fmt(summary[f"{m}-w{w}"][f"fresh_{p}"]) for p in POLICIES]]
+                   for m in models if f"{m}-w{w}" in summary]
+                  + ([["popularity (no model)", *[_n(baseline["freshness"][p]["hr@10"], 4) for p in POLICIES]]]
+                     if baseline else []))]
+    fresh = next((r["freshness"] for r in rows if "freshness" in r), None)
     if fresh:
         ages = ", ".join(f"{p.replace('_', ' ')} {v['median_age_hours']:.1f} h" for p, v in fresh.items()
                          if v.get("median_age_hours") is not None)
         out.append(f"\n{fresh['per_event']['targets']} targets; median embedding age: {ages}.")
-    probe = next((r for r in rows if r["dataset"] == name and r.get("probe")), None)
-    if probe and cfg.get("probe_baselines", {}).get(name):
-        b = cfg["probe_baselines"][name]
-        out.append("\n### Latent-intent probe (synthetic ground truth)\n")
-        prow = [[m, fmt(summary[f"{m}-w{w}"]["probe"], 3), fmt(summary[f"{m}-w{w}"]["career"], 3),
-                 fmt(summary[f"{m}-w{w}"]["career_older"], 3)] for m in models if f"{m}-w{w}" in summary]
-        prow += [[f"baseline: {k.replace('_', ' ')}", _n(v["probe_accuracy"]), _n(v["career_accuracy"]),
-                  _n(v["career_older_share"])] for k, v in b.items() if isinstance(v, dict)]
-        out.append(_table(["embedding", "held-out accuracy", "career changers: accuracy",
-                           "career changers: an older intent"], prow))
-        p = probe["probe"]
-        out.append(f"\n{p.get('fit_users')} users fit the probe, {p.get('probe_users')} held-out stable/explorer "
-                   f"users and {p.get('career_users')} career changers (intent changed at least once) test it.")
-    failed: dict[tuple[str, str], list[int]] = {}
-    for r in rows:
-        if r["dataset"] == name and "error" in r:
-            failed.setdefault((r["variant"], " ".join(r["error"].split())), []).append(r["seed"])
-    if failed:
-        out.append("\n### Runs that failed to train\n")
-        out.append("\n".join(f"- `{variant}`, seeds {', '.join(map(str, seeds))}: {error}"
-                              for (variant, error), seeds in failed.items()))
-    return "\n".join(out) + "\n"
+    return out
+
+
+def _probe_part(summary: dict, rows: list[dict], models: list[str], baselines: dict | None) -> list[str]:
+    probe = next((r for r in rows if r.get("probe")), None)
+    if not (probe and baselines):
+        return []
+    w = BASE_WINDOW
+    prow = [[m, fmt(summary[f"{m}-w{w}"]["probe"], 3), fmt(summary[f"{m}-w{w}"]["career"], 3),
+             fmt(summary[f"{m}-w{w}"]["career_older"], 3)] for m in models if f"{m}-w{w}" in summary]
+    prow += [[f"baseline: {k.replace('_', ' ')}", _n(v["probe_accuracy"]), _n(v["career_accuracy"]),
+              _n(v["career_older_share"])] for k, v in baselines.items() if isinstance(v, dict)]
+    p = probe["probe"]
+    return ["\n### Latent-intent probe (synthetic ground truth)\n",
+            _table(["embedding", "held-out accuracy", "career changers: accuracy",
+                    "career changers: an older intent"], prow),
+            f"\n{p.get('fit_users')} users fit the probe, {p.get('probe_users')} held-out stable/explorer "
+            f"users and {p.get('career_users')} career changers (intent changed at least once) test it."]
 
 
 def _n(x: float | None, digits: int = 3) -> str:

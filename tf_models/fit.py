@@ -105,6 +105,45 @@ def learning_rate(args: Any, steps_per_epoch: int) -> float | tf.keras.optimizer
                                                      alpha=0.05)
 
 
+def _steps(strategy: tf.distribute.Strategy, n_train: int, n_valid: int, batch_size: int) -> tuple[int, int]:
+    """Training and validation steps per epoch: every row once (the last batch partial); on several workers whole
+    batches only, so every worker runs the same number of steps."""
+    if strategy.extended._in_multi_worker_mode():
+        return max(1, n_train // batch_size), max(1, n_valid // batch_size)
+    return max(1, math.ceil(n_train / batch_size)), max(1, math.ceil(n_valid / batch_size))
+
+
+def _callbacks(args: Any, config: ModelConfig, backup: Path, progress: ProgressLine, *,
+               logs: Path | None) -> list[tf.keras.callbacks.Callback]:
+    """Checkpoints every ``args.checkpoint_every`` (resumable), early stopping on the objective's validation
+    metric (best weights restored), stop on NaN, the progress line; TensorBoard into ``logs`` (the chief's)."""
+    callbacks = [
+        tf.keras.callbacks.BackupAndRestore(str(backup), save_freq=args.checkpoint_every, delete_checkpoint=True),
+        tf.keras.callbacks.EarlyStopping(monitor=f"val_{VALIDATION_METRIC[config.objective]}", mode="max",
+                                         patience=args.patience, restore_best_weights=True),
+        tf.keras.callbacks.TerminateOnNaN(),
+        progress,
+    ]
+    if logs is not None:
+        callbacks.append(tf.keras.callbacks.TensorBoard(str(logs), profile_batch=0))
+    return callbacks
+
+
+def _metrics(config: ModelConfig, final: dict[str, Any], history: Any, progress: ProgressLine) -> dict[str, Any]:
+    """The run's metrics: the final validation figures, epochs run, throughput, and which one decides."""
+    metrics = {"val_auc": float(final["auc"]), "val_loss": float(final["loss"]),
+               "epochs_run": len(history.history.get("loss", [])),
+               "train_examples_per_second": float(np.median(progress.rates)) if progress.rates else None,
+               "objective": config.objective}
+    if config.objective == "dense":
+        metrics["val_recall_at_10"] = float(final["recall_at_10"])
+        metrics["train_targets_per_second"] = (float(np.median(progress.target_rates))
+                                               if progress.target_rates else None)
+    metrics["validation_metric"] = f"val_{VALIDATION_METRIC[config.objective]}"
+    metrics["validation_score"] = metrics[metrics["validation_metric"]]
+    return metrics
+
+
 def fit_and_export(args: Any, config: ModelConfig, out: Path) -> dict[str, Any]:
     """Train ``config`` on ``args.examples`` into ``out``; returns metrics, model_dir, throughput, is_chief."""
     deterministic = args.deterministic if args.deterministic is not None else not tf.config.list_physical_devices("GPU")
@@ -121,10 +160,7 @@ def fit_and_export(args: Any, config: ModelConfig, out: Path) -> dict[str, Any]:
     table, vocab = load_job_table(args.job_table)
     job_arrays = job_table_arrays(table)
     n_train, n_valid = data.count_rows(train_files), data.count_rows(valid_files)
-    steps = max(1, math.ceil(n_train / args.batch_size))
-    valid_steps = max(1, math.ceil(n_valid / args.batch_size))
-    if strategy.extended._in_multi_worker_mode():  # equal steps on every worker
-        steps, valid_steps = max(1, n_train // args.batch_size), max(1, n_valid // args.batch_size)
+    steps, valid_steps = _steps(strategy, n_train, n_valid, args.batch_size)
     if dense:
         counts = sequence_data.target_counts(train_files, len(table)) + 1.0
         probability = counts / counts.sum()
@@ -148,28 +184,11 @@ def fit_and_export(args: Any, config: ModelConfig, out: Path) -> dict[str, Any]:
     per_epoch = steps * args.batch_size if n_train > args.batch_size else n_train
     targets = sequence_data.trained_positions(train_files) * per_epoch / max(n_train, 1) if dense else None
     progress = ProgressLine(per_epoch, args.epochs, targets)
-    callbacks = [
-        tf.keras.callbacks.BackupAndRestore(str(backup), save_freq=args.checkpoint_every, delete_checkpoint=True),
-        tf.keras.callbacks.EarlyStopping(monitor=f"val_{VALIDATION_METRIC[config.objective]}", mode="max",
-                                         patience=args.patience, restore_best_weights=True),
-        tf.keras.callbacks.TerminateOnNaN(),
-        progress,
-    ]
-    if chief:
-        callbacks.append(tf.keras.callbacks.TensorBoard(str(out / "logs"), profile_batch=0))
+    callbacks = _callbacks(args, config, backup, progress, logs=out / "logs" if chief else None)
     history = model.fit(train, epochs=args.epochs, steps_per_epoch=steps, validation_data=valid,
                         validation_steps=valid_steps, callbacks=callbacks, verbose=0)
     final = model.evaluate(valid, steps=valid_steps, return_dict=True, verbose=0)
-    metrics = {"val_auc": float(final["auc"]), "val_loss": float(final["loss"]),
-               "epochs_run": len(history.history.get("loss", [])),
-               "train_examples_per_second": float(np.median(progress.rates)) if progress.rates else None,
-               "objective": config.objective}
-    if dense:
-        metrics["val_recall_at_10"] = float(final["recall_at_10"])
-        metrics["train_targets_per_second"] = (float(np.median(progress.target_rates))
-                                               if progress.target_rates else None)
-    metrics["validation_metric"] = f"val_{VALIDATION_METRIC[config.objective]}"
-    metrics["validation_score"] = metrics[metrics["validation_metric"]]
+    metrics = _metrics(config, final, history, progress)
     model_dir = None
     target = out / "saved_model" if chief else work / "saved_model"
     export_model(model, target, vocab=vocab, metadata={
