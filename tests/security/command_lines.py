@@ -29,8 +29,9 @@ MINIMAL = {
     "spark_jobs/jars.py": None,  # one flag (--force), nothing to inject; parsing it resolves the jars
 }
 """Every command line: a valid argument list each (the hostile value is added to it)."""
-PARSER_SOURCE = {"ingest": "spark_jobs/ingest_config.py"}
-"""Where a command's parser is defined, when not in the module the command runs (spark_jobs/ingest.py)."""
+PARSER_SOURCE = {"ingest": "spark_jobs/ingest_config.py", "evaluate": "evaluation/eval_args.py"}
+"""Where a command's parser is defined, when not in the module the command runs (spark_jobs/ingest.py,
+evaluation/cli.py)."""
 NOT_PIPELINE_COMMANDS = {
     "orchestration/demo.py": "make demo: a developer's one-shot run on a fresh folder; it calls the commands walked here",
     "orchestration/standalone.py": "make airflow: starts a local UI on 127.0.0.1 for a developer",
