@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from feature_store.compact import decode_arrow
 from jobtrail.errors import JobtrailError
 
 STALENESS_BUCKETS = ((1, "<1d"), (7, "1-7d"), (30, "7-30d"), (90, "30-90d"), (None, ">=90d"))
@@ -103,6 +104,24 @@ def _rows_of(embeddings: pa.ListArray, dims: np.ndarray) -> tuple[np.ndarray, di
 
 
 _STAT_FIELDS = [("_bad", "boolean"), ("_norm", "double"), ("_paired", "boolean"), ("_cos", "double")]
+_EMBEDDINGS = {f"{side}{suffix}" for side in ("_a", "_b") for suffix in ("", "_q", "_scale")}
+"""The stored embedding columns of today (``_a``) and the earlier day (``_b``) inside :func:`row_stats`."""
+
+
+def _stored(df: DataFrame, name: str, keep: Column | None = None) -> list[Column]:
+    """``df``'s stored embedding columns renamed to ``name`` (float32: ``name``; int8: ``name_q``, ``name_scale``),
+    null where ``keep`` is false. Decoding waits for numpy (:func:`_float_lists`): Spark's per-element
+    ``transform`` took ~20 s per 610,000-row partition, the numpy decode of a batch a few milliseconds."""
+    columns = [(c, c.replace("embedding", name)) for c in ("embedding", "embedding_q", "embedding_scale") if c in df.columns]
+    return [(F.when(keep, F.col(c)) if keep is not None else F.col(c)).alias(alias) for c, alias in columns]
+
+
+def _float_lists(batch: pa.RecordBatch, name: str) -> pa.ListArray:
+    """The float embeddings stored under ``name`` in ``batch`` (int8 storage decoded as every reader decodes it)."""
+    if name in batch.schema.names:
+        return batch.column(name)
+    stored = pa.table({"embedding_q": batch.column(f"{name}_q"), "embedding_scale": batch.column(f"{name}_scale")})
+    return decode_arrow(stored).column("embedding").combine_chunks()
 
 
 def _row_stats(batches):
@@ -110,8 +129,8 @@ def _row_stats(batches):
     for batch in batches:
         n = batch.num_rows
         dims = batch.column("embedding_dim").to_numpy(zero_copy_only=False).astype(np.int64)
-        bad, today = _rows_of(batch.column("embedding"), dims)
-        prev_bad, before = _rows_of(batch.column("_b"), dims)
+        bad, today = _rows_of(_float_lists(batch, "_a"), dims)
+        prev_bad, before = _rows_of(_float_lists(batch, "_b"), dims)
         norm, cos = np.full(n, np.nan), np.full(n, np.nan)
         paired = ~bad & ~prev_bad & batch.column("_usable").to_numpy(zero_copy_only=False).astype(bool)
         for dim, (rows, a) in today.items():
@@ -125,28 +144,32 @@ def _row_stats(batches):
             with np.errstate(invalid="ignore", divide="ignore"):
                 cos[both] = np.where(denominator > 0, dot / denominator, np.nan)  # no direction: left out
         cos[~paired] = np.nan
-        passed = [batch.column(c) for c in batch.schema.names if c not in ("embedding", "_b")]
+        passed = [c for c in batch.schema.names if c not in _EMBEDDINGS]
         yield pa.RecordBatch.from_arrays(
-            [*passed, pa.array(bad), pa.array(norm, from_pandas=True), pa.array(paired), pa.array(cos, from_pandas=True)],
-            names=[c for c in batch.schema.names if c not in ("embedding", "_b")] + [f for f, _ in _STAT_FIELDS])
+            [*(batch.column(c) for c in passed), pa.array(bad), pa.array(norm, from_pandas=True), pa.array(paired),
+             pa.array(cos, from_pandas=True)], names=passed + [f for f, _ in _STAT_FIELDS])
 
 
 def row_stats(today: DataFrame, previous: DataFrame | None) -> DataFrame:
-    """One row per row of ``today`` (decoded): user_id, is_fallback, embedding_as_of_date, the staleness inputs,
-    ``_bad``, ``_norm``, and against ``previous`` (the same version's earlier partition, decoded, or None)
-    ``_paired`` / ``_cos`` / ``_prev_cutoff``. One join and one numpy pass, no per-element SQL functions."""
-    keep = ["user_id", "is_fallback", "embedding_as_of_date", "last_event_ts", "as_of_ts", "embedding_dim", "embedding"]
-    base = today.select(*keep)
+    """One row per row of ``today``: user_id, is_fallback, embedding_as_of_date, the staleness inputs, ``_bad``,
+    ``_norm``, and against ``previous`` (the same version's earlier partition, or None) ``_paired`` / ``_cos`` /
+    ``_prev_cutoff``. Both frames as stored (float32 or int8: decoded in the numpy pass, never by Spark). One
+    join and one numpy pass, no per-element SQL functions."""
+    keep = ["user_id", "is_fallback", "embedding_as_of_date", "last_event_ts", "as_of_ts", "embedding_dim"]
+    base = today.select(*keep, *_stored(today, "_a"))
     if previous is None:
         joined = base.select("*", F.lit(None).cast("array<float>").alias("_b"),
                              F.lit(None).cast("timestamp").alias("_prev_cutoff"))
+        usable = F.lit(False)
     else:
-        before = previous.select("user_id", F.when(F.col("embedding_as_of_date").isNotNull(), F.col("embedding"))
-                                 .alias("_b"), F.col("as_of_ts").alias("_prev_cutoff"))
+        has_embedding = F.col("embedding_as_of_date").isNotNull()  # a cold start's zeros are no embedding
+        before = previous.select("user_id", *_stored(previous, "_b", has_embedding),
+                                 F.col("as_of_ts").alias("_prev_cutoff"), has_embedding.alias("_had"))
         joined = base.join(before, "user_id", "left")
-    joined = joined.withColumn("_usable", F.col("embedding_as_of_date").isNotNull() & F.col("_b").isNotNull())
+        usable = F.coalesce(F.col("_had"), F.lit(False))
+    joined = joined.withColumn("_usable", F.col("embedding_as_of_date").isNotNull() & usable).drop("_had")
     schema = ", ".join([f"{f.name} {f.dataType.simpleString()}" for f in joined.schema.fields
-                        if f.name not in ("embedding", "_b")] + [f"{n} {t}" for n, t in _STAT_FIELDS])
+                        if f.name not in _EMBEDDINGS] + [f"{n} {t}" for n, t in _STAT_FIELDS])
     return joined.mapInArrow(_row_stats, schema)
 
 

@@ -176,14 +176,14 @@ def write_report(row: dict[str, Any], failures: list[tuple[str, str]], report_di
 def run(spark: SparkSession, args: MonitorArgs) -> dict[str, Any]:
     if (args.model is None) != (args.job_table is None):
         raise ConfigError("--model and --job-table go together: the sample's top-10 lists need both")
-    features = ft.read_features(spark, args.features)
+    features = ft.read_table(spark, args.features)  # as stored: row_stats decodes int8 in numpy
     name, version = select_partition(features, args.as_of, args.model_name, args.model_version)
     today = features.where(ft.replace_predicate(args.as_of, name, version))
     previous_date, previous = ft.previous_partition(spark, args.features, args.as_of, name, version)
     active = active_users(read_delta(spark, args.events), as_of=args.as_of, days=args.active_days)
-    stats = row_stats(today, ft.decode(previous) if previous is not None else None).persist()
+    stats = row_stats(today, previous).persist()
     metrics = partition_metrics(stats, active)
-    sample = collapse_sample(today, stats, args.sample_users)
+    sample = collapse_sample(ft.decode(today), stats, args.sample_users)
     stats.unpersist()
     tops, n_jobs = (top10_lists(args.model, args.job_table, sample, data_root=args.data_root) if args.model is not None and len(sample)
                     else (None, None))

@@ -161,3 +161,38 @@ def test_an_all_zero_embedding_has_no_cosine_and_does_not_fail_the_run(spark, ta
     result = monitor.run(spark, args(tables, "zero"))
     assert result["status"] == "pass" and result["cos_active_pairs"] == 20
     assert result["cos_median_checked"] == pytest.approx(1.0)  # the 39 other users are unchanged
+
+
+@pytest.mark.parametrize("version", ["ok", "nan", "stale"])
+def test_int8_storage_gives_the_metrics_of_its_decoded_floats(spark, tables, tmp_path, version):
+    """The monitor reads int8 partitions as stored and decodes them in its numpy pass: the metrics equal those of a
+    float32 table holding exactly the decoded values (NaNs kept as null elements count as bad rows)."""
+    from deltalake import DeltaTable, write_deltalake
+
+    from feature_store.compact import decode_arrow, int8_columns
+    from jobtrail.contracts import USER_EMBEDDING_INT8
+
+    stored = DeltaTable(str(tables / "features")).to_pyarrow_table()
+    stored = stored.filter(pa.compute.equal(stored["model_version"], version))
+    matrix = np.array([[np.nan if x is None else x for x in row] for row in stored["embedding"].to_pylist()])
+    q, scale = int8_columns(matrix)
+    compact = stored.drop_columns(["embedding"]).append_column("embedding_q", q).append_column("embedding_scale", scale)
+    compact = compact.select(USER_EMBEDDING_INT8.names).cast(USER_EMBEDDING_INT8)
+    write_deltalake(tmp_path / "int8", compact, partition_by=["as_of_date"])
+    write_deltalake(tmp_path / "f32", decode_arrow(compact).select(USER_EMBEDDING.names).cast(USER_EMBEDDING),
+                    partition_by=["as_of_date"])
+
+    def metrics(table: str) -> dict:
+        argv = ["--as-of", str(DAY2), "--model-name", "m", "--model-version", version, "--features",
+                str(tmp_path / table), "--events", str(tables / "events"), "--out", str(tmp_path / f"mon-{table}"),
+                "--report-dir", str(tmp_path / f"rep-{table}")]
+        try:
+            monitor.run(spark, monitor.parse_args(argv))
+        except MonitoringFailed:
+            pass
+        row = json.loads((tmp_path / f"rep-{table}" / f"{DAY2}__m__{version}.json").read_text())
+        return {k: v for k, v in row.items() if k not in ("run_id", "checked_at")}
+
+    int8, floats = metrics("int8"), metrics("f32")
+    assert int8 == floats and int8["rows"] == 40
+    assert int8["nan_rows"] == (2 if version == "nan" else 0)
