@@ -33,6 +33,7 @@ import argparse
 import json
 import sys
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -136,23 +137,32 @@ def collapse_sample(today: DataFrame, stats: DataFrame, n: int) -> np.ndarray:
     return np.array([found[user] for user in ids], np.float64) if ids else np.zeros((0, 0))
 
 
-def top10_lists(model: str, job_table: Path, users: np.ndarray, *,
-                data_root: Path | None = None) -> tuple[np.ndarray, int]:
-    """(top-10 job indices [n, 10], catalogue size) of stored user embeddings, scored by the model that wrote them."""
-    from jobtrail.job_table_io import job_table_arrays, load_job_table
-    from spark_jobs.infer import resolve_ref
-    from tf_models.metrics import top_k
-    from tf_models.scoring import linear_queries
-    from tf_models.serving import ModelSpec, encode_jobs, load_model
+class TopTen:
+    """The model that wrote a partition, ready to rank the whole side table for stored user embeddings.
 
-    model_dir = resolve_ref(model, data_root=data_root)[0]
-    spec = ModelSpec.from_dir(model_dir)
-    table, vocab = load_job_table(job_table)
-    spec.check_side_table(vocab, str(job_table))
-    saved = load_model(model_dir)
-    jobs = np.asarray(encode_jobs(saved, job_table_arrays(table), spec), np.float64)
-    q, bias = linear_queries(saved, users.astype(np.float32), jobs)
-    return top_k(q @ jobs.T + bias, 10, exclude=[np.array([0])] * len(users)), len(jobs) - 1
+    Loading it (TensorFlow's import, a ``models:/`` URI resolved in MLflow, the SavedModel, every job encoded:
+    ~18 s at the load benchmark's 169,421 jobs) does not need Spark, so :func:`run` starts it in a thread beside
+    the partition's Spark work and waits for it only when the sample is ready."""
+
+    def __init__(self, model: str, job_table: Path, *, data_root: Path | None = None) -> None:
+        from jobtrail.job_table_io import job_table_arrays, load_job_table
+        from spark_jobs.infer import resolve_ref
+        from tf_models.serving import ModelSpec, encode_jobs, load_model
+
+        model_dir = resolve_ref(model, data_root=data_root)[0]
+        spec = ModelSpec.from_dir(model_dir)
+        table, vocab = load_job_table(job_table)
+        spec.check_side_table(vocab, str(job_table))
+        self.saved = load_model(model_dir)
+        self.jobs = np.asarray(encode_jobs(self.saved, job_table_arrays(table), spec), np.float64)
+
+    def lists(self, users: np.ndarray) -> tuple[np.ndarray, int]:
+        """(top-10 job indices [n, 10], catalogue size) of stored user embeddings [n, D]."""
+        from tf_models.metrics import top_k
+        from tf_models.scoring import linear_queries
+
+        q, bias = linear_queries(self.saved, users.astype(np.float32), self.jobs)
+        return top_k(q @ self.jobs.T + bias, 10, exclude=[np.array([0])] * len(users)), len(self.jobs) - 1
 
 
 def write_row(spark: SparkSession, row: dict[str, Any], path: Path) -> None:
@@ -176,6 +186,13 @@ def write_report(row: dict[str, Any], failures: list[tuple[str, str]], report_di
 def run(spark: SparkSession, args: MonitorArgs) -> dict[str, Any]:
     if (args.model is None) != (args.job_table is None):
         raise ConfigError("--model and --job-table go together: the sample's top-10 lists need both")
+    with ThreadPoolExecutor(1, thread_name_prefix="monitor-model") as pool:
+        model = (pool.submit(TopTen, args.model, args.job_table, data_root=args.data_root)
+                 if args.model is not None else None)
+        return _run(spark, args, model)
+
+
+def _run(spark: SparkSession, args: MonitorArgs, model: Future | None) -> dict[str, Any]:
     features = ft.read_table(spark, args.features)  # as stored: row_stats decodes int8 in numpy
     name, version = select_partition(features, args.as_of, args.model_name, args.model_version)
     today = features.where(ft.replace_predicate(args.as_of, name, version))
@@ -185,8 +202,7 @@ def run(spark: SparkSession, args: MonitorArgs) -> dict[str, Any]:
     metrics = partition_metrics(stats, active)
     sample = collapse_sample(ft.decode(today), stats, args.sample_users)
     stats.unpersist()
-    tops, n_jobs = (top10_lists(args.model, args.job_table, sample, data_root=args.data_root) if args.model is not None and len(sample)
-                    else (None, None))
+    tops, n_jobs = model.result().lists(sample) if model is not None and len(sample) else (None, None)
     metrics |= sample_metrics(sample, tops, n_jobs)
     failures = evaluate(metrics, args.thresholds)
     row = {"run_id": args.run_id or f"monitor-{args.as_of}-{uuid.uuid4().hex[:8]}", "as_of_date": args.as_of,
