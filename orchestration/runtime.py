@@ -32,10 +32,12 @@ TAIL_LINES = 40
 CPU_PROBE_LINES = re.compile(
     r"cudart_stub\.cc:\d+\] Could not find cuda drivers"
     r"|cuda_platform\.cc:\d+\] failed call to cuInit"
-    r"|^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$")
+    r"|^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$"
+    r"|port\.cc:\d+\] oneDNN custom operations are on")
 """What TensorFlow prints on every start without a GPU (it ignores ``TF_CPP_MIN_LOG_LEVEL`` for these since 2.19,
-tensorflow/tensorflow#100442): on a worker without one, counted instead of logged, so a task log opens with the
-command's own lines."""
+tensorflow/tensorflow#100442) — the missing-GPU probe, and on CPUs where oneDNN's optimisations are on by default
+(machine-dependent: seen on this project's machine on 2026-12-07, not on earlier ones) its notice: on a worker
+without a GPU, counted instead of logged, so a task log opens with the command's own lines."""
 
 
 def has_gpu() -> bool:
@@ -89,7 +91,7 @@ def run_jobtrail(argv: Sequence[str], *, step: str, env: Mapping[str, str] | Non
             log.info("%s", line)
         code = proc.wait()
         if hidden:
-            log.info("step %s: %d TensorFlow start-up lines about the missing GPU not shown (a CPU worker)", step,
+            log.info("step %s: %d TensorFlow start-up lines (missing GPU, oneDNN notice) not shown (a CPU worker)", step,
                      hidden)
     finally:
         if proc.poll() is None:  # the task was killed or timed out: stop the whole process group
