@@ -119,7 +119,7 @@ def encode_jobs(model: Any, arrays: dict[str, np.ndarray], spec: ModelSpec) -> n
     signature, n = model.signatures[ENCODE_JOBS], len(inputs[JOB_TOKEN_FEATURES[0]])
     out = np.concatenate([np.asarray(signature(**{k: v[i:i + JOB_CHUNK] for k, v in inputs.items()})[JOB_EMBEDDING],
                                      np.float32) for i in range(0, max(n, 1), JOB_CHUNK)])
-    if out.shape != (len(inputs[JOB_TOKEN_FEATURES[0]]), spec.job_dim):
+    if out.shape != (n, spec.job_dim):
         raise DataContractError(f"encode_jobs returned shape {out.shape}, metadata says job_dim={spec.job_dim}")
     return out
 
