@@ -1,7 +1,8 @@
 """Running an exported model (contract :mod:`tf_models.signatures`) on numpy / Arrow data, without Spark.
 
-Batch inference calls these on the driver (``encode_jobs`` once per run) and inside ``mapInArrow`` on the
-executors (``encode_users`` once per Arrow batch); the benchmark calls them on in-memory arrays.
+Batch inference calls these inside ``mapInArrow`` on the executors (``encode_jobs`` once per Python worker and
+run, ``encode_users`` once per Arrow batch); its driver only checks and ships :func:`job_inputs`, so it never
+loads TensorFlow. The monitor and the benchmark call them on in-memory arrays.
 :func:`load_model` keeps one loaded SavedModel per path and process, so a Python worker loads each model
 once however many tasks and batches it serves. Every shape the model relies on is checked against its
 ``jobtrail_model.json`` first, and a mismatch is a :class:`~jobtrail.errors.DataContractError` naming the
@@ -95,8 +96,8 @@ def load_model(path: str | Path) -> Any:
 
 
 def job_matrix(key: str, value: Callable[[], np.ndarray]) -> Any:
-    """The [N, job_dim] matrix of run ``key`` as a tf.Tensor, converted once per process (``value`` is only
-    called the first time, e.g. to read a Spark broadcast)."""
+    """The [N, job_dim] matrix of run ``key`` as a tf.Tensor, computed once per process (``value`` is only
+    called the first time, e.g. to encode the side table a Spark broadcast holds)."""
     if key not in _JOB_MATRICES:
         import tensorflow as tf
 
@@ -105,9 +106,9 @@ def job_matrix(key: str, value: Callable[[], np.ndarray]) -> Any:
     return _JOB_MATRICES[key]
 
 
-def encode_jobs(model: Any, arrays: dict[str, np.ndarray], spec: ModelSpec) -> np.ndarray:
-    """``encode_jobs`` on a whole side table (:func:`jobtrail.job_table_io.job_table_arrays`) → [N, job_dim], in
-    calls of :data:`JOB_CHUNK` jobs."""
+def job_inputs(arrays: dict[str, np.ndarray], spec: ModelSpec) -> dict[str, np.ndarray]:
+    """The ``encode_jobs`` inputs of a side table (:func:`jobtrail.job_table_io.job_table_arrays`) in the model's dtypes,
+    token shapes checked; plain numpy (no TensorFlow), so a driver can check and ship them without loading the model."""
     inputs = {}
     for name in JOB_FEATURES:
         dtype = np.float32 if name in JOB_FLOAT_FEATURES else np.int32
@@ -116,6 +117,13 @@ def encode_jobs(model: Any, arrays: dict[str, np.ndarray], spec: ModelSpec) -> n
         if length is not None and inputs[name].shape[1:] != (length,):
             raise DataContractError(f"side-table column {name} has shape {inputs[name].shape}, "
                                     f"the model expects (N, {length})")
+    return inputs
+
+
+def encode_jobs(model: Any, arrays: dict[str, np.ndarray], spec: ModelSpec) -> np.ndarray:
+    """``encode_jobs`` on a whole side table (:func:`job_inputs` or the arrays it takes) → [N, job_dim], in calls of
+    :data:`JOB_CHUNK` jobs."""
+    inputs = job_inputs(arrays, spec)
     signature, n = model.signatures[ENCODE_JOBS], len(inputs[JOB_TOKEN_FEATURES[0]])
     out = np.concatenate([np.asarray(signature(**{k: v[i:i + JOB_CHUNK] for k, v in inputs.items()})[JOB_EMBEDDING],
                                      np.float32) for i in range(0, max(n, 1), JOB_CHUNK)])
