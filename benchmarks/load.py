@@ -19,9 +19,13 @@
    (start → end) in the metadata DB; memory is the summed resident memory of this process tree (Airflow, every
    ``spark-submit`` JVM, Python workers), sampled every 0.5 s, overall and per task.
 
-Writes the section "Load: the daily DAG on 10 million events" of docs/reliability.md, both runs as ``daily.runs``
-in docs/benchmarks.json (``kind``, ``history_days``, ``events``, ``users``, ``active_users``, ``seconds``, ``tasks``)
-and a JSON copy at ``.cache/bench/load/result.json``; prints them. Exit status 1 when a DAG run fails (the partial figures are
+Writes the section "Load: the daily DAG on 10 million events" of docs/reliability.md (another ``--days``: its own
+section, "…, 90 days of history"), both runs as ``daily.runs`` in docs/benchmarks.json (``kind``, ``history_days``,
+``events``, ``users``, ``active_users``, ``seconds``, ``tasks``, the commit; the rows of other history lengths are
+kept, and ``daily.history_cost`` compares the steady day across them) and a JSON copy at
+``.cache/bench/load/result.json`` (``load_d<days>`` for other lengths); prints them.
+
+    python -m benchmarks.load --days 90   # the same day after 90 days of history (≈ 30M events, generated once) Exit status 1 when a DAG run fails (the partial figures are
 written all the same).
 """
 
@@ -40,7 +44,7 @@ from typing import Any
 
 import psutil
 
-from benchmarks.load_figures import daily_rows, figures, gib, latest_run, peak_between
+from benchmarks.load_figures import daily_rows, figures, gib, history_cost, latest_run, merged_runs, peak_between
 from benchmarks.load_report import render, spark_memory
 from benchmarks.report import (
     BENCH_USERS,
@@ -55,6 +59,17 @@ from jobtrail.settings import Settings
 from jobtrail.tables import Tables
 
 SECTION = "Load: the daily DAG on 10 million events"
+DEFAULT_DAYS = 30
+
+
+def section_title(days: int) -> str:
+    """The default history's section is :data:`SECTION`; another length gets its own section beside it."""
+    return SECTION if days == DEFAULT_DAYS else f"{SECTION}, {days} days of history"
+
+
+def work_folder(days: int) -> str:
+    """``.cache/bench/<this>``: each history length keeps its own (wiped only by a run of the same length)."""
+    return "load" if days == DEFAULT_DAYS else f"load_d{days}"
 DAILY_DAG, TRAINING_DAG = "jobtrail_daily_embeddings", "jobtrail_training"
 JAVA_OPTIONS = "-Duser.timezone=UTC"
 
@@ -83,11 +98,19 @@ def history_child(root: Path, last_day: date, log: Path) -> dict[str, Any]:
     return {"rows": rows, "seconds": round(time.perf_counter() - started, 1), "peak_rss_gib": gib(mem.peak_bytes)}
 
 
+def _commit() -> str | None:
+    """The checked-out commit measured (each row of ``daily.runs`` says which)."""
+    proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False,
+                          cwd=Path(__file__).resolve().parent)
+    return proc.stdout.strip() or None
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=BENCH_USERS)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--out", type=Path, default=None, help="work folder, wiped first (default .cache/bench/load)")
+    parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help="days of the dataset (history + the 2 daily runs)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="work folder, wiped first (default .cache/bench/load, load_d<days> for other --days)")
     parser.add_argument("--doc", type=Path, default=RELIABILITY_DOC)
     parser.add_argument("--train-days", type=int, default=3, help="days of history the champion is trained on")
     parser.add_argument("--aggregator", default="mean")
@@ -187,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.pipeline import ensure_input
 
     started, wall_start = time.perf_counter(), datetime.now(timezone.utc)
-    out = (args.out or Settings.from_env().cache_dir / "bench" / "load").resolve()
+    out = (args.out or Settings.from_env().cache_dir / "bench" / work_folder(args.days)).resolve()
     command = _command(argv)
     data = ensure_input(args.users, args.days)
     manifest = json.loads((data / "_generator.json").read_text())
@@ -202,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         "dataset": {"path": str(data), "events": manifest["counts"]["raw_events"], "users": manifest["config"]["users"],
                     "start": first.isoformat(), "end": ds.isoformat()},
         "ds": ds.isoformat(), "history_end": dates["history_end"].isoformat(), "preparation": {},
-        "java_options": JAVA_OPTIONS,
+        "java_options": JAVA_OPTIONS, "commit": _commit(),
     }
     prep = result["preparation"]
 
@@ -219,11 +242,17 @@ def main(argv: list[str] | None = None) -> int:
     result["total_seconds"] = round(time.perf_counter() - started, 1)
 
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
-    write_json("daily", doc=args.doc.parent / "benchmarks.md", value={
+    json_doc = args.doc.parent / "benchmarks.md"
+    stored = json_doc.with_suffix(".json")
+    kept = json.loads(stored.read_text()).get("daily", {}) if stored.exists() else {}
+    new = [{**row, "command": command, "commit": result["commit"], "started": result["started"],
+            "load_before": result["load_before"], "load_after": result["load_after"]} for row in daily_rows(result, root)]
+    runs = merged_runs(kept.get("runs", []), new)
+    write_json("daily", doc=json_doc, value={
         "command": command, "machine": machine(), "load_before": result["load_before"],
-        "load_after": result["load_after"], "runs": daily_rows(result, root)})
+        "load_after": result["load_after"], "runs": runs, "history_cost": history_cost(runs)})
     body = render(result)
-    write_section(SECTION, body, doc=args.doc, header=RELIABILITY_HEADER)
+    write_section(section_title(args.days), body, doc=args.doc, header=RELIABILITY_HEADER)
     print(json.dumps(result, indent=2))
     print(body)
     return rc

@@ -135,3 +135,23 @@ def daily_rows(result: dict[str, Any], root: Path) -> list[dict[str, Any]]:
                      "active_users": monitored.get("active_users"), "seconds": run.get("seconds"),
                      "tasks": {t["task"]: t["seconds"] for t in run["tasks"]}})
     return rows
+
+
+def merged_runs(kept: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``daily.runs`` after a run: the new rows, and the kept rows of the other histories (a 90-day run keeps the
+    30-day rows and the other way round); a kept row with the same ``kind`` and ``history_days`` is replaced."""
+    replaced = {(r["kind"], r["history_days"]) for r in new}
+    rows = [r for r in kept if (r.get("kind"), r.get("history_days")) not in replaced] + new
+    return sorted(rows, key=lambda r: (r["history_days"], r["kind"]))
+
+
+def history_cost(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The steady-state day's seconds per history length and the longest over the shortest (the cost should follow
+    the day, not the history); None with fewer than two lengths measured."""
+    steady = {r["history_days"]: r["seconds"] for r in runs if r.get("kind") == "steady" and r.get("seconds")}
+    if len(steady) < 2:
+        return None
+    shortest, longest = min(steady), max(steady)
+    return {"steady_seconds": {str(k): v for k, v in sorted(steady.items())},
+            "ratio": round(steady[longest] / steady[shortest], 3), "of": [longest, shortest]}
+

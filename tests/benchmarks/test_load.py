@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 import benchmarks.load as load
-from benchmarks.load_figures import latest_run, peak_between
+from benchmarks.load_figures import history_cost, latest_run, merged_runs, peak_between
 from benchmarks.load_report import render
 from benchmarks.report import RELIABILITY_HEADER, write_section
 
@@ -85,3 +85,20 @@ def test_render_writes_a_section_with_every_task_and_the_totals(tmp_path):
 def test_bad_arguments_are_refused():
     with pytest.raises(SystemExit):
         load.main(["--days", "5", "--train-days", "5"])
+
+
+def test_a_run_keeps_the_rows_of_other_history_lengths_and_compares_the_steady_days():
+    thirty = [{"kind": "first", "history_days": 28, "seconds": 400.0},
+              {"kind": "steady", "history_days": 29, "seconds": 300.0}]
+    ninety = [{"kind": "first", "history_days": 88, "seconds": 900.0},
+              {"kind": "steady", "history_days": 89, "seconds": 330.0}]
+    runs = merged_runs(thirty, ninety)
+    assert [(r["kind"], r["history_days"]) for r in runs] == [("first", 28), ("steady", 29), ("first", 88),
+                                                               ("steady", 89)]
+    assert history_cost(runs) == {"steady_seconds": {"29": 300.0, "89": 330.0}, "ratio": 1.1, "of": [89, 29]}
+    again = merged_runs(runs, [{"kind": "steady", "history_days": 29, "seconds": 320.0}])  # a rerun replaces its row
+    assert [r["seconds"] for r in again if r["history_days"] == 29 and r["kind"] == "steady"] == [320.0]
+    assert len(again) == 4
+    assert history_cost(thirty) is None and history_cost([]) is None
+    assert load.section_title(30) == load.SECTION and load.section_title(90).endswith("90 days of history")
+    assert load.work_folder(30) == "load" and load.work_folder(90) == "load_d90"
