@@ -12,11 +12,11 @@ Steps, cached under ``<work>/<name>-<spec key>/`` (``_prepared.json`` marks a co
    snapshots, :func:`union_catalog`), then the examples job's transforms ``sessionize`` → ``with_job_index``
    → ``daily_pools`` (random-negative pools, ``pools.json``) and ``user_sequences`` (``sequences/``: every
    user's whole timeline as one row, query tokens hashed);
-3. per examples key, the examples job's per-user code (what ``spark_jobs/examples.py`` runs inside
+3. per examples key, the examples job's cutting code (what ``spark_jobs/examples.py`` runs inside
    ``mapInArrow``) in this process — the same rows, without a Spark stage per key:
 
    - ``seq-w<W>``: the per-position training sequences of the dense objective (``--format sequences``;
-     :func:`cut_sequences`: ``user_timelines`` → :func:`jobtrail.sequence_core.chunks.user_sequences`), training chunks
+     :func:`cut_sequences`: :func:`jobtrail.sequence_core.batch_sequences.batch_sequences` per batch), training chunks
      before ``valid_from`` and one validation row per user — the embedding as of ``valid_from`` and the
      positives until the cutoff — as ``<examples>/sequences/split=train|validation``;
    - ``w<W>[_interleaved]``: the one-target windows (``--format windows``; :func:`cut_examples`:
@@ -161,36 +161,40 @@ def cut_examples(sequences: Path, pools: dict[int, np.ndarray], cfg, *, valid_fr
 
 
 def cut_sequences(sequences: Path, pools: dict[int, np.ndarray], cfg, *, valid_from_us: int,
-                  end_us: int) -> list[dict]:
+                  end_us: int) -> pa.Table:
     """Every user's training sequences — what ``spark_jobs/examples.py --format sequences`` computes inside
-    ``mapInArrow``, in one process: :func:`jobtrail.sequence_core.arrow_io.user_timelines` →
-    :func:`jobtrail.sequence_core.chunks.user_sequences` (targets of the validation row end at ``end_us``)."""
-    from jobtrail.sequence_core.chunks import user_sequences
+    ``mapInArrow``, in one process: :func:`jobtrail.sequence_core.batch_sequences.batch_sequences` on each batch of
+    ``sequences/`` (targets of the validation row end at ``end_us``)."""
+    from jobtrail.contracts import TRAINING_SEQUENCE
+    from jobtrail.sequence_core.batch_sequences import batch_sequences
 
-    return [row for user, tl in _timelines(sequences, cfg.query_tokens)
-            for row in user_sequences(user, tl, pools, cfg, valid_from_us, end_us)]
+    tables = [batch_sequences(batch, pools, cfg, valid_from_us, end_us)
+              for path in sorted(sequences.glob("*.parquet"))
+              for batch in pq.ParquetFile(path).iter_batches(batch_size=4096)]
+    return pa.concat_tables(tables) if tables else TRAINING_SEQUENCE.empty_table()
 
 
-def write_rows(rows: list[dict], folder: Path, schema: pa.Schema, step: int = 100_000) -> None:
-    """Rows of ``schema`` (their ``split`` column dropped) as Parquet files of ``step`` rows under ``folder``."""
+def write_rows(rows: list[dict] | pa.Table, folder: Path, schema: pa.Schema, step: int = 100_000) -> None:
+    """Rows of ``schema`` (dicts or a table; their ``split`` column dropped) as Parquet files of ``step`` rows under
+    ``folder``."""
     from jobtrail.sequence_core.arrow_io import rows_to_table
 
     folder.mkdir(parents=True)
     for i in range(0, max(len(rows), 1), step):
-        pq.write_table(rows_to_table(rows[i:i + step], schema).drop_columns(["split"]),
-                       folder / f"part-{i // step}.parquet")
+        part = rows.slice(i, step) if isinstance(rows, pa.Table) else rows_to_table(rows[i:i + step], schema)
+        pq.write_table(part.drop_columns(["split"]), folder / f"part-{i // step}.parquet")
 
 
-def write_sequences(rows: list[dict], out: Path) -> dict[str, int]:
-    """Sequence rows as ``<out>/sequences/split=train|validation`` (contract ``TRAINING_SEQUENCE``)."""
+def write_sequences(table: pa.Table, out: Path) -> dict[str, int]:
+    """Sequence rows (contract ``TRAINING_SEQUENCE``) as ``<out>/sequences/split=train|validation``."""
     from jobtrail.contracts import TRAINING_SEQUENCE
 
     shutil.rmtree(out / "sequences", ignore_errors=True)
     counts = {}
     for split in ("train", "validation"):
-        part = [r for r in rows if r["split"] == split]
+        part = table.filter(pc.equal(table.column("split"), split))
         write_rows(part, out / "sequences" / f"split={split}", TRAINING_SEQUENCE)
-        counts[split] = len(part)
+        counts[split] = part.num_rows
     return counts
 
 
@@ -238,9 +242,9 @@ def build_examples(root: Path, spec: DatasetSpec, key: str) -> dict[str, int]:
     if key.startswith("seq-"):
         cfg = SequenceConfig(window=window, query_tokens=QUERY_TOKENS)
         config = {"format": "sequences", "sequence": asdict(cfg)}
-        rows = cut_sequences(root / "sequences", load_pools(root), cfg, valid_from_us=valid_from,
-                             end_us=day_us(spec.cutoff))
-        counts = write_sequences(rows, out)
+        table = cut_sequences(root / "sequences", load_pools(root), cfg, valid_from_us=valid_from,
+                              end_us=day_us(spec.cutoff))
+        counts = write_sequences(table, out)
     else:
         cfg = WindowConfig(window=window, stride=spec.stride, negatives_in_timeline=key.endswith("_interleaved"),
                            query_tokens=QUERY_TOKENS)

@@ -3,7 +3,8 @@
 Reads the sessionized timelines of ``--start``..``--end`` (see :mod:`spark_jobs.timelines`), maps every
 job to its index in the job side table stored next to the output (``<out>/job_side_table``, built by
 :mod:`spark_jobs.job_table` from the catalogue snapshot of ``--end``), packs each user's timeline into one row
-and cuts it in ``mapInArrow``, one user at a time, with pure numpy code:
+and cuts it in ``mapInArrow`` with pure numpy code (sequences: a whole Arrow batch of users at once,
+:mod:`jobtrail.sequence_core.batch_sequences`; windows: one user at a time):
 
 - ``--format sequences`` (default): chunks of W−1 events with targets at every position (next positive,
   positives of the future window, dismisses, keyed-hash random negatives), rules in :mod:`jobtrail.sequence_core.chunks`.
@@ -47,6 +48,7 @@ from jobtrail.errors import ConfigError, DataContractError
 from jobtrail.knobs import RANDOM_NEGATIVES, SEED, WINDOW
 from jobtrail.sequence_core import chunks
 from jobtrail.sequence_core.arrow_io import rows_to_table, user_timelines
+from jobtrail.sequence_core.batch_sequences import batch_sequences
 from jobtrail.sequence_core.windows import SECOND_US, WindowConfig, user_examples
 from spark_jobs.common import add_data_root, data_root, iso_date, positive_int, read_delta
 from spark_jobs.schemas import spark_schema
@@ -89,10 +91,7 @@ def cut_sequences(sequences: DataFrame, pools: dict[int, np.ndarray], *, cfg: ch
 
     def cut(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            rows = [row for user, tl in user_timelines(batch, cfg.query_tokens)
-                    for row in chunks.user_sequences(user, tl, pools_b.value, cfg, valid_from_us, end_us)]
-            if rows:
-                yield from rows_to_table(rows, TRAINING_SEQUENCE).to_batches()
+            yield from batch_sequences(batch, pools_b.value, cfg, valid_from_us, end_us).to_batches()
 
     return sequences.mapInArrow(cut, spark_schema(TRAINING_SEQUENCE))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
 
 import numpy as np
 import pytest
@@ -13,25 +12,10 @@ from jobtrail.errors import ConfigError
 from jobtrail.sequence_core.arrow_io import rows_to_table
 from jobtrail.sequence_core.chunks import DAY_US, SequenceConfig, chunk_bounds, target_window_start, user_sequences
 from jobtrail.sequence_core.windows import SECOND_US, UserTimeline
+from sequence_timelines import generated_timelines, timeline, us
 
 POSITIVE = {EVENT_TYPE_IDS["apply"], EVENT_TYPE_IDS["save"]}
 DISMISS = EVENT_TYPE_IDS["dismiss"]
-
-
-def us(text: str) -> int:
-    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()) * SECOND_US
-
-
-def timeline(events: list[tuple[str, str, str, int]], q: int = 4) -> UserTimeline:
-    """events: (event_id, ISO time, event type, job_index), in (ts, event_id) order."""
-    ts = np.array([us(t) for _, t, _, _ in events], np.int64)
-    gaps = np.diff(ts, prepend=ts[:1]) / SECOND_US
-    return UserTimeline(
-        event_id=np.array([e for e, *_ in events], dtype=object), ts=ts,
-        event_type=np.array([EVENT_TYPE_IDS[k] for _, _, k, _ in events], np.int32),
-        job_index=np.array([j for *_, j in events], np.int32),
-        session_position=np.arange(len(events), dtype=np.int32), gap_s=gaps.astype(np.float64),
-        query_tokens=np.zeros((len(events), q), np.int32), day=(ts // DAY_US).astype(np.int32))
 
 
 def day(text: str) -> int:
@@ -136,21 +120,8 @@ def test_users_with_one_to_three_events_give_no_train_rows():
 # --- invariants over generated timelines ----------------------------------------------------------------------------
 
 def generated(seed: int, users: int = 150) -> list[tuple[UserTimeline, dict[int, np.ndarray]]]:
-    rng = np.random.default_rng(seed)
-    kinds = ["search", "impression", "view", "click", "save", "apply", "dismiss"]
-    start = us("2026-10-01T00:00:00")
-    out = []
-    for u in range(users):
-        n = int(rng.integers(1, 90))
-        ts = np.sort(start + rng.integers(0, 20 * DAY_US // SECOND_US, n) * SECOND_US)
-        ts[rng.random(n) < 0.1] = ts[0]  # ties
-        ts.sort()
-        types = rng.choice(kinds, n, p=[0.1, 0.3, 0.2, 0.1, 0.1, 0.1, 0.1])
-        jobs = np.where(types == "search", 0, rng.integers(1, 60, n))
-        iso = [datetime.fromtimestamp(t / SECOND_US, timezone.utc).replace(tzinfo=None).isoformat() for t in ts]
-        out.append(timeline([(f"u{u}e{i:03d}", iso[i], types[i], int(jobs[i])) for i in range(n)]))
-    pools = {d: np.arange(1, 80, dtype=np.int32) for d in range(day("2026-09-30T00:00:00"), day("2026-10-25T00:00:00"))}
-    return [(tl, pools) for tl in out]
+    timelines, pools = generated_timelines(seed, users)
+    return [(tl, pools) for tl in timelines]
 
 
 def oracle(tl: UserTimeline, i: int, ref: int, limit: int, cfg: SequenceConfig) -> tuple[int, list[int], list[int]]:
