@@ -35,20 +35,22 @@ def events_between(events: DataFrame, *, start: date, end: date) -> DataFrame:
 
 
 def sessionize(events: DataFrame, *, session_gap_minutes: float = 30.0) -> DataFrame:
-    """Add ``position``, ``session_id``, ``session_position`` and ``gap_s`` per user (contract TIMELINE)."""
+    """Add ``position``, ``session_id``, ``session_position`` and ``gap_s`` per user (contract TIMELINE).
+
+    One ordering per user serves every column (a session's position = the event's position − the position of the
+    session's first event), so Spark sorts the events once."""
     by_user = Window.partitionBy("user_id").orderBy(*ORDER)
-    gap = F.col("ts").cast("double") - F.lag(F.col("ts").cast("double")).over(by_user)
-    with_gap = events.withColumn("gap_s", gap).withColumn(
-        "_new", F.when(F.col("gap_s").isNull() | (F.col("gap_s") > session_gap_minutes * 60), 1).otherwise(0)
-    )
     running = by_user.rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    sessions = with_gap.withColumn("session_id", (F.sum("_new").over(running) - 1).cast("int"))
-    by_session = Window.partitionBy("user_id", "session_id").orderBy(*ORDER)
+    gap = F.col("ts").cast("double") - F.lag(F.col("ts").cast("double")).over(by_user)
+    ordered = events.withColumn("gap_s", gap).withColumn("position", (F.row_number().over(by_user) - 1).cast("int"))
+    new = F.col("gap_s").isNull() | (F.col("gap_s") > session_gap_minutes * 60)
+    sessions = ordered.withColumn("_new", F.when(new, 1).otherwise(0)).withColumn(
+        "_start", F.when(new, F.col("position")))
     return sessions.select(
         *[c for c in TIMELINE.names if c not in ("position", "session_id", "session_position", "gap_s")],
-        (F.row_number().over(by_user) - 1).cast("int").alias("position"),
-        "session_id",
-        (F.row_number().over(by_session) - 1).cast("int").alias("session_position"),
+        "position",
+        (F.sum("_new").over(running) - 1).cast("int").alias("session_id"),
+        (F.col("position") - F.max("_start").over(running)).cast("int").alias("session_position"),
         "gap_s",
     )
 
