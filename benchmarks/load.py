@@ -25,7 +25,7 @@ section, "…, 90 days of history"), both runs as ``daily.runs`` in docs/benchma
 kept, and ``daily.history_cost`` compares the steady day across them) and a JSON copy at
 ``.cache/bench/load/result.json`` (``load_d<days>`` for other lengths); prints them.
 
-    python -m benchmarks.load --days 90   # the same day after 90 days of history (≈ 30M events, generated once) Exit status 1 when a DAG run fails (the partial figures are
+    python -m benchmarks.load --earlier-days 60   # the same day after 90 days of history (60 more days, generated once) Exit status 1 when a DAG run fails (the partial figures are
 written all the same).
 """
 
@@ -62,6 +62,11 @@ SECTION = "Load: the daily DAG on 10 million events"
 DEFAULT_DAYS = 30
 
 
+EARLIER_SEED = 8
+"""Seed of the earlier history (``--earlier-days``): the generator keys event ids by (seed, user, n), so another
+seed keeps them distinct from the dataset's."""
+
+
 def section_title(days: int) -> str:
     """The default history's section is :data:`SECTION`; another length gets its own section beside it."""
     return SECTION if days == DEFAULT_DAYS else f"{SECTION}, {days} days of history"
@@ -74,16 +79,18 @@ DAILY_DAG, TRAINING_DAG = "jobtrail_daily_embeddings", "jobtrail_training"
 JAVA_OPTIONS = "-Duser.timezone=UTC"
 
 
-def stage_inputs(data: Path, root: Path) -> None:
-    """Hard-link (copy where links fail) the raw events and the catalogue into the data root."""
+def stage_inputs(datasets: list[Path], root: Path) -> None:
+    """Hard-link (copy where links fail) the raw events and the catalogue of each dataset (their ``ds=`` days side by
+    side) into the data root."""
     def link(src: str, dst: str) -> None:
         try:
             os.link(src, dst)
         except OSError:
             shutil.copy2(src, dst)
 
-    for name in (Tables.RAW_EVENTS, Tables.JOB_CATALOG):
-        shutil.copytree(data / name, root / name, copy_function=link)
+    for data in datasets:
+        for name in (Tables.RAW_EVENTS, Tables.JOB_CATALOG):
+            shutil.copytree(data / name, root / name, copy_function=link, dirs_exist_ok=True)
 
 
 def history_child(root: Path, last_day: date, log: Path) -> dict[str, Any]:
@@ -109,6 +116,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=BENCH_USERS)
     parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help="days of the dataset (history + the 2 daily runs)")
+    parser.add_argument("--earlier-days", type=int, default=0,
+                        help="more history before the dataset: a dataset of the same users and this many days "
+                             f"(seed {EARLIER_SEED}, generated once) staged in front, so the measured day is the same")
     parser.add_argument("--out", type=Path, default=None,
                         help="work folder, wiped first (default .cache/bench/load, load_d<days> for other --days)")
     parser.add_argument("--doc", type=Path, default=RELIABILITY_DOC)
@@ -175,7 +185,7 @@ def _run_dags(args: argparse.Namespace, env: dict[str, str], out: Path, dates: d
             result["spark_memory"] = spark_memory(logs / f"{DAILY_DAG}.log")
 
 
-def _prepare(out: Path, data: Path, history_end: date, prep: dict[str, Any]) -> tuple[Path, dict[str, str]]:
+def _prepare(out: Path, datasets: list[Path], history_end: date, prep: dict[str, Any]) -> tuple[Path, dict[str, str]]:
     """A fresh work folder: the inputs staged, the history in ``clean_events`` (a child process), the metadata DB.
     Returns the data root and the embedded Airflow's environment."""
     from orchestration.embedded import airflow_env, migrate
@@ -185,7 +195,7 @@ def _prepare(out: Path, data: Path, history_end: date, prep: dict[str, Any]) -> 
     root.mkdir(parents=True)
     logs.mkdir()
     t = time.perf_counter()
-    stage_inputs(data, root)
+    stage_inputs(datasets, root)
     prep["stage_seconds"] = round(time.perf_counter() - t, 1)
     print(f"inputs staged in {root} ({prep['stage_seconds']} s)", flush=True)
     prep["history"] = history_child(root, history_end, logs / "history.log")
@@ -210,26 +220,35 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.pipeline import ensure_input
 
     started, wall_start = time.perf_counter(), datetime.now(timezone.utc)
-    out = (args.out or Settings.from_env().cache_dir / "bench" / work_folder(args.days)).resolve()
+    total_days = args.days + args.earlier_days
+    out = (args.out or Settings.from_env().cache_dir / "bench" / work_folder(total_days)).resolve()
     command = _command(argv)
     data = ensure_input(args.users, args.days)
     manifest = json.loads((data / "_generator.json").read_text())
-    first = date.fromisoformat(manifest["config"]["start"])
-    ds = first + timedelta(days=args.days - 1)
+    start = date.fromisoformat(manifest["config"]["start"])
+    ds = start + timedelta(days=args.days - 1)
+    datasets, events, first = [data], manifest["counts"]["raw_events"], start
+    if args.earlier_days:
+        first = start - timedelta(days=args.earlier_days)
+        earlier = ensure_input(args.users, args.earlier_days, seed=EARLIER_SEED, start=first)
+        datasets.insert(0, earlier)
+        events += json.loads((earlier / "_generator.json").read_text())["counts"]["raw_events"]
     dates = {"ds": ds, "first_ds": ds - timedelta(days=1), "history_end": ds - timedelta(days=2)}
     memory = psutil.virtual_memory()
     result: dict[str, Any] = {
         "command": command, "machine": machine(), "started": wall_start.isoformat(timespec="seconds"),
         "niceness": os.nice(0), "load_before": ", ".join(f"{x:.1f}" for x in os.getloadavg()),
         "memory_total_gib": gib(memory.total), "memory_available_gib": gib(memory.available),
-        "dataset": {"path": str(data), "events": manifest["counts"]["raw_events"], "users": manifest["config"]["users"],
-                    "start": first.isoformat(), "end": ds.isoformat()},
+        "dataset": {"path": ", ".join(map(str, datasets)), "events": events, "users": manifest["config"]["users"],
+                    "start": first.isoformat(), "end": ds.isoformat(),
+                    "seeds": (f"seed {EARLIER_SEED} until {start - timedelta(days=1)} (the earlier history), seed 7 from "
+                              f"{start}" if args.earlier_days else "seed 7")},
         "ds": ds.isoformat(), "history_end": dates["history_end"].isoformat(), "preparation": {},
         "java_options": JAVA_OPTIONS, "commit": _commit(),
     }
     prep = result["preparation"]
 
-    root, env = _prepare(out, data, dates["history_end"], prep)
+    root, env = _prepare(out, datasets, dates["history_end"], prep)
     rc = 0
     try:
         _run_dags(args, env, out, dates, result)
@@ -252,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": command, "machine": machine(), "load_before": result["load_before"],
         "load_after": result["load_after"], "runs": runs, "history_cost": history_cost(runs)})
     body = render(result)
-    write_section(section_title(args.days), body, doc=args.doc, header=RELIABILITY_HEADER)
+    write_section(section_title(total_days), body, doc=args.doc, header=RELIABILITY_HEADER)
     print(json.dumps(result, indent=2))
     print(body)
     return rc

@@ -41,7 +41,7 @@ def render(r: dict[str, Any]) -> str:
         f"the 2 cores were shared with other work). Started {r['started']}.",
         "",
         f"Dataset: {_n(r['dataset']['events'])} synthetic events of {_n(r['dataset']['users'])} users, "
-        f"{r['dataset']['start']}..{r['dataset']['end']}, seed 7. History {r['dataset']['start']}..{r['history_end']} "
+        f"{r['dataset']['start']}..{r['dataset']['end']}, {r['dataset'].get('seeds', 'seed 7')}. History {r['dataset']['start']}..{r['history_end']} "
         f"({_n(prep['history']['rows'])} events) in `clean_events`; a first daily run for the day after it builds the "
         f"per-user state from the whole history and every user's embedding (preparation, below); the measured run "
         f"is the next day's, ds = {r['ds']} (a manual run without a logical date, lookback 90 days, `incremental`: "

@@ -33,13 +33,13 @@ from jobtrail.tables import Tables
 START = date(2026, 10, 1)
 
 
-def ensure_input(users: int, days: int) -> Path:
-    """Generate (once) the synthetic dataset this benchmark reads."""
-    out = dataset_dir(users, days)
+def ensure_input(users: int, days: int, *, seed: int = 7, start: date = START) -> Path:
+    """Generate (once) the synthetic dataset this benchmark reads (another ``seed`` / ``start``: its own folder)."""
+    out = dataset_dir(users, days, seed, None if start == START else start)
     manifest = out / "_generator.json"
     if not manifest.exists():
         subprocess.run([sys.executable, "-m", "spark_jobs.generate", "--users", str(users), "--days", str(days),
-                        "--seed", "7", "--out", str(out)], check=True)
+                        "--seed", str(seed), "--start", start.isoformat(), "--out", str(out)], check=True)
     return out
 
 

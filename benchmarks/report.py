@@ -6,6 +6,8 @@ writes its document with them too); here they get the benchmarks' defaults.
 
 from __future__ import annotations
 
+from datetime import date
+
 from pathlib import Path
 
 from jobtrail import generated_docs
@@ -26,11 +28,13 @@ BENCH_USERS = 610_000
 """Users of the large synthetic dataset: 610,000 users × 30 days ≈ 10.1 million events (seed 7)."""
 
 
-def dataset_dir(users: int, days: int) -> Path:
-    """Where the large synthetic dataset lives between benchmark runs (git-ignored cache)."""
+def dataset_dir(users: int, days: int, seed: int = 7, start: date | None = None) -> Path:
+    """Where the large synthetic dataset lives between benchmark runs (git-ignored cache); ``start``: a first day
+    other than the benchmarks' 2026-10-01."""
     from jobtrail.settings import Settings
 
-    return Settings.from_env().cache_dir / "bench" / f"synthetic_u{users}_d{days}_s7"
+    suffix = f"_from{start.isoformat()}" if start else ""
+    return Settings.from_env().cache_dir / "bench" / f"synthetic_u{users}_d{days}_s{seed}{suffix}"
 
 
 def write_section(name: str, body: str, *, doc: Path | None = None, header: str = HEADER) -> None:

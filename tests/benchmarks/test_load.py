@@ -102,3 +102,4 @@ def test_a_run_keeps_the_rows_of_other_history_lengths_and_compares_the_steady_d
     assert history_cost(thirty) is None and history_cost([]) is None
     assert load.section_title(30) == load.SECTION and load.section_title(90).endswith("90 days of history")
     assert load.work_folder(30) == "load" and load.work_folder(90) == "load_d90"
+    assert load.parse_args(["--earlier-days", "60"]).earlier_days == 60
