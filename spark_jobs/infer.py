@@ -7,7 +7,7 @@ The model's ``jobtrail_model.json`` must match the inputs (context length, query
 (token lengths), else the job stops with a DataContractError before computing anything.
 
 How: the driver reads and checks the side table's model inputs (:func:`tf_models.serving.job_inputs`) and
-broadcasts them, without importing TensorFlow (~0.8 GiB of the daily DAG's peak memory at the load benchmark's
+broadcasts them, without importing TensorFlow (0.7 GiB less resident memory for the driver at the load benchmark's
 scale); inside ``mapInArrow`` each Python worker loads the SavedModel once
 (:func:`tf_models.serving.load_model`), encodes the side table once per run (``encode_jobs``, ~1 s for 170,000 jobs)
 and runs ``encode_users`` on ``--batch-size`` users per call.
