@@ -23,10 +23,10 @@ Writes the section "Load: the daily DAG on 10 million events" of docs/reliabilit
 section, "…, 90 days of history"), both runs as ``daily.runs`` in docs/benchmarks.json (``kind``, ``history_days``,
 ``events``, ``users``, ``active_users``, ``seconds``, ``tasks``, the commit; the rows of other history lengths are
 kept, and ``daily.history_cost`` compares the steady day across them) and a JSON copy at
-``.cache/bench/load/result.json`` (``load_d<days>`` for other lengths); prints them.
+``.cache/bench/load/result.json`` (``load_d<days>`` for other lengths); prints them. Exit status 1 when a DAG run
+fails (the partial figures are written all the same).
 
-    python -m benchmarks.load --earlier-days 60   # the same day after 90 days of history (60 more days, generated once) Exit status 1 when a DAG run fails (the partial figures are
-written all the same).
+    python -m benchmarks.load --earlier-days 60   # the same day after 90 days of history (60 more days, generated once)
 """
 
 from __future__ import annotations
@@ -59,9 +59,9 @@ from jobtrail.settings import Settings
 from jobtrail.tables import Tables
 
 SECTION = "Load: the daily DAG on 10 million events"
+DAILY_DAG, TRAINING_DAG = "jobtrail_daily_embeddings", "jobtrail_training"
+JAVA_OPTIONS = "-Duser.timezone=UTC"
 DEFAULT_DAYS = 30
-
-
 EARLIER_SEED = 8
 """Seed of the earlier history (``--earlier-days``): the generator keys event ids by (seed, user, n), so another
 seed keeps them distinct from the dataset's."""
@@ -75,8 +75,6 @@ def section_title(days: int) -> str:
 def work_folder(days: int) -> str:
     """``.cache/bench/<this>``: each history length keeps its own (wiped only by a run of the same length)."""
     return "load" if days == DEFAULT_DAYS else f"load_d{days}"
-DAILY_DAG, TRAINING_DAG = "jobtrail_daily_embeddings", "jobtrail_training"
-JAVA_OPTIONS = "-Duser.timezone=UTC"
 
 
 def stage_inputs(datasets: list[Path], root: Path) -> None:

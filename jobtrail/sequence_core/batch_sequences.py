@@ -52,7 +52,7 @@ class _Events:
         if isinstance(events, pa.ChunkedArray):
             events = events.combine_chunks()
         offsets = events.offsets.to_numpy().astype(np.int64)
-        flat = events.values.slice(offsets[0], offsets[-1] - offsets[0]) if len(offsets) else events.values
+        flat = events.values.slice(offsets[0], offsets[-1] - offsets[0])
         offsets = offsets - offsets[0]
         field = dict(zip([f.name for f in flat.type], flat.flatten()))  # flatten() honours slices, field() does not
         ts = field["ts_us"].to_numpy(zero_copy_only=False).astype(np.int64)

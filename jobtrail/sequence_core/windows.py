@@ -128,16 +128,19 @@ def context(tl: UserTimeline, before_us: int, cfg: WindowConfig) -> dict[str, ob
     }
 
 
+def _digest(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
 def _hash(*parts: object) -> int:
-    return int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest(), "big")
+    return _digest(":".join(map(str, parts)))
 
 
 def first_draws(keys: np.ndarray, j: int, seed: int, candidates: int) -> np.ndarray:
     """The index into a pool of ``candidates`` jobs that :func:`draw_negative`'s first attempt picks for each key
     (the same hash, one call per key without the generic argument formatting)."""
-    head, tail, blake = f"{seed}:", f":{j}:0", hashlib.blake2b
-    return np.fromiter((int.from_bytes(blake((head + key + tail).encode(), digest_size=8).digest(), "big") % candidates
-                        for key in map(str, keys)), np.int64, count=len(keys))
+    head, tail = f"{seed}:", f":{j}:0"
+    return np.fromiter((_digest(head + key + tail) % candidates for key in map(str, keys)), np.int64, count=len(keys))
 
 
 def draw_negative(pool: np.ndarray, touched: set[int], key: str, j: int, seed: int) -> int | None:
