@@ -13,8 +13,10 @@ Where the events come from (``--source``):
   missing or stale — the day's work follows the day's events, not the history. The rows are built from whole
   Arrow batches in numpy (:func:`batch_inputs`), no loop per user.
 - ``history``: the lookback's clean events re-read and re-sessionized (the reference the state is tested
-  against). The two give equal rows except for a user with more than the state's 255 events in the lookback
-  whose session crossing the lookback's first midnight lasts into the latest 255 (session positions differ).
+  against). The state keeps each user's latest W − 1 events (the context, nothing more), and the two give
+  equal rows except for a user with more than W − 1 events in the lookback whose session crossing the
+  lookback's first midnight lasts into the latest W − 1 (session positions differ: the state numbers that
+  session from its true start, the history from the midnight).
 
     spark-submit spark_jobs/inference_inputs.py --as-of 2026-10-31 --job-table data/job_side_table/ds=2026-10-30
     jobtrail inference-inputs --as-of 2026-10-31 --job-table data/job_side_table/ds=2026-10-30 [--source history]
@@ -224,7 +226,7 @@ def parse_args(argv: list[str] | None = None) -> InferenceInputArgs:
     events = a.events or root / Tables.CLEAN_EVENTS
     return InferenceInputArgs(a.as_of, a.lookback_days, events, a.job_table, a.out or root / Tables.INFERENCE_INPUTS,
                               window, a.session_gap_minutes, a.token_buckets, a.source,
-                              user_state.state_args(a, root, events))
+                              user_state.state_args(a, root, events, window.context_size))
 
 
 def history_inputs(spark: SparkSession, args: InferenceInputArgs) -> DataFrame:

@@ -5,13 +5,16 @@ re-sessionizing the whole lookback every day makes the daily cost grow with the 
 state instead, so a day costs the day's events plus one pass over the users.
 
 Table ``user_state`` (contract ``USER_STATE``, partitioned by ``as_of_date``): snapshot A holds one row per user
-with an event before A 00:00 UTC — the latest ``--keep-events`` events (default 255 = the widest context) with
-their session fields, the per-day event counts (so a lookback's ``n_events`` stays exact) and the total.
+with an event before A 00:00 UTC — the latest ``keep_events`` events with their session fields, the per-day
+event counts (so a lookback's ``n_events`` stays exact) and the total. ``inference_inputs`` keeps exactly the
+served model's context (W − 1 events), so a snapshot's size stops growing with the history once users have W − 1
+events; ``jobtrail user-state`` defaults to the widest context (``--keep-events 255``).
 
 How snapshot A is made (:func:`ensure`):
 
 - **The latest valid snapshot S ≤ A is found.** Each snapshot's commit records (userMetadata) a fingerprint of
-  the clean events' data files of every day before it and the session gap. Ingest replaces a day's files
+  the clean events' data files of every day before it, the session gap and how many events it kept: one that
+  kept fewer events than asked for now (a model with a wider window was promoted) is not valid. Ingest replaces a day's files
   whenever it runs, so re-ingesting or backfilling day D invalidates exactly the snapshots after D; the
   fingerprints are read from the Delta log, not the data.
 - **state(A) = fold(state(S), clean events of days S..A−1)**: the days' events continue each user's last session
@@ -108,12 +111,14 @@ def _partitions(spark: SparkSession, state_path: Path) -> set[date]:
 
 
 def latest_valid(written: dict[date, dict], current: dict[str, str], *, as_of: date,
-                 session_gap_minutes: float) -> date | None:
-    """The latest snapshot ≤ ``as_of`` built from exactly today's clean events of its days, or None."""
+                 session_gap_minutes: float, keep_events: int = STATE_EVENTS) -> date | None:
+    """The latest snapshot ≤ ``as_of`` built from exactly today's clean events of its days, with the same session
+    gap and at least ``keep_events`` events kept per user, or None."""
     for snap in sorted((d for d in written if d <= as_of), reverse=True):
         meta = written[snap]
         same_days = meta.get("days") == {d: fp for d, fp in current.items() if d < snap.isoformat()}
-        if same_days and meta.get("session_gap_minutes") == session_gap_minutes:
+        enough = meta.get("keep_events", STATE_EVENTS) >= keep_events
+        if same_days and enough and meta.get("session_gap_minutes") == session_gap_minutes:
             return snap
     return None
 
@@ -207,7 +212,8 @@ def ensure(spark: SparkSession, args: StateArgs) -> dict[str, object]:
     """Make snapshot ``args.as_of`` valid (see the module docstring); what was done, as a dict."""
     current = day_fingerprints(spark, args.events_path, before=args.as_of)
     written = {} if args.rebuild else snapshots(spark, args.state_path)
-    base = latest_valid(written, current, as_of=args.as_of, session_gap_minutes=args.session_gap_minutes)
+    base = latest_valid(written, current, as_of=args.as_of, session_gap_minutes=args.session_gap_minutes,
+                        keep_events=args.keep_events)
     if base == args.as_of:
         return {"as_of": str(args.as_of), "source": "kept", "from": str(base), "days_folded": 0}
     clean = read_delta(spark, args.events_path)
@@ -248,9 +254,9 @@ def add_state_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rebuild", action="store_true", help="ignore earlier snapshots: fold every clean event")
 
 
-def state_args(a: argparse.Namespace, root: Path, events: Path) -> StateArgs:
+def state_args(a: argparse.Namespace, root: Path, events: Path, keep_events: int) -> StateArgs:
     return StateArgs(a.as_of, events, a.state or root / Tables.USER_STATE, a.session_gap_minutes,
-                     STATE_EVENTS, a.keep_days, a.rebuild)
+                     keep_events, a.keep_days, a.rebuild)
 
 
 def parse_args(argv: list[str] | None = None) -> StateArgs:
@@ -258,11 +264,13 @@ def parse_args(argv: list[str] | None = None) -> StateArgs:
     parser.add_argument("--as-of", type=iso_date, required=True, help="the state covers events before this date")
     parser.add_argument("--events", type=cli_path, default=None, help="clean events Delta table")
     parser.add_argument("--session-gap-minutes", type=number(0, 10_080, above=True), default=30.0)
+    parser.add_argument("--keep-events", type=int_range(1, STATE_EVENTS), default=STATE_EVENTS,
+                        help="events kept per user: the context of the widest window to be served (W - 1)")
     add_state_arguments(parser)
     add_data_root(parser)
     a = parser.parse_args(argv)
     root = data_root(a.data_root)
-    return state_args(a, root, a.events or root / Tables.CLEAN_EVENTS)
+    return state_args(a, root, a.events or root / Tables.CLEAN_EVENTS, a.keep_events)
 
 
 def main(argv: list[str] | None = None) -> int:

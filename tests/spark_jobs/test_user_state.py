@@ -16,6 +16,7 @@ DAY1 = date(2026, 10, 1)
 USERS = [f"u{i}" for i in range(24)]
 JOBS = [f"j{i}" for i in range(30)]  # j25..j29 are missing from the side table (index 0)
 TYPES = ("search", "impression", "view", "click", "save", "apply", "dismiss")
+WINDOW = 8  # inference inputs keep the latest W - 1 = 7 events per user in the state
 
 
 def day_events(day: date, rng: np.random.Generator, *, n: int, tag: str = "") -> pd.DataFrame:
@@ -58,7 +59,7 @@ def inputs(spark, root, as_of: date, source: str, lookback: int = 30) -> tuple[p
     args = inference_inputs.parse_args([
         "--as-of", str(as_of), "--lookback-days", str(lookback), "--job-table", str(root / "jobs"),
         "--events", str(root / "clean"), "--out", str(out), "--state", str(root / "state"), "--source", source,
-        "--window", "8", "--min-events", "3"])
+        "--window", str(WINDOW), "--min-events", "3"])
     counts = inference_inputs.run(spark, args)
     rows = spark.read.format("delta").load(str(out)).where(f"as_of_date = '{as_of}'").toPandas()
     return rows.sort_values("user_id").reset_index(drop=True), counts.get("state", {})
@@ -80,8 +81,9 @@ def test_state_inputs_equal_the_full_recompute_through_folds_reruns_late_days_an
     for day, events in days.items():
         ingest(spark, tables, day, events)
 
-    def ensure(as_of: date) -> dict:
-        return user_state.ensure(spark, user_state.StateArgs(as_of, tables / "clean", tables / "state"))
+    def ensure(as_of: date, keep_events: int = WINDOW - 1) -> dict:
+        return user_state.ensure(spark, user_state.StateArgs(as_of, tables / "clean", tables / "state",
+                                                             keep_events=keep_events))
 
     assert assert_same_as_history(spark, tables, date(2026, 10, 3))["source"] == "rebuild"
     # folded from the 10-03 snapshot; a lookback shorter than the state: its first event starts the timeline
@@ -102,6 +104,10 @@ def test_state_inputs_equal_the_full_recompute_through_folds_reruns_late_days_an
     ingest(spark, tables, date(2026, 10, 5), day_events(date(2026, 10, 5), rng, n=30, tag="again"))
     assert assert_same_as_history(spark, tables, date(2026, 10, 6)) == {
         "as_of": "2026-10-06", "source": "fold", "from": "2026-10-04", "days_folded": 2}
+
+    # a wider window than the snapshot kept (a new champion): rebuilt once; the wider snapshot serves W = 8 as is
+    assert ensure(date(2026, 10, 6), keep_events=user_state.STATE_EVENTS)["source"] == "rebuild"
+    assert assert_same_as_history(spark, tables, date(2026, 10, 6))["source"] == "kept"
 
 
 def test_fold_keeps_the_latest_events_and_continues_a_session_across_midnight(spark):
