@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -53,34 +54,41 @@ def chain(data: Path, work: Path, days: int) -> dict:
     valid_from = end - timedelta(days=max(1, days // 6) - 1)
     root = ["--data-root", str(work)]
     stages: dict[str, float] = {}
-    with PeakMemory() as mem:
-        t = time.perf_counter()  # the floor: a bare sort by (user, ts) of the same events, written as Parquet
-        (spark.read.parquet(str(data / Tables.RAW_EVENTS)).orderBy("user_id", "ts")
-         .write.mode("overwrite").parquet(str(work / "floor_sort")))
-        floor = time.perf_counter() - t
-        t = time.perf_counter()  # the history as one range run, as the jobtrail_history_load DAG ingests it
-        ingest.run(spark, ingest.parse_args(["--start", str(START), "--end", str(end), "--input",
-                                             str(data / Tables.RAW_EVENTS), "--now", "2030-01-01T00:00:00", *root]))
-        stages["ingest"] = time.perf_counter() - t
-        t = time.perf_counter()
-        timelines.run(spark, timelines.parse_args(["--start", str(START), "--end", str(end), *root]))
-        stages["timelines"] = time.perf_counter() - t
-        t = time.perf_counter()
+    windows: dict[str, tuple[float, float]] = {}
+
+    @contextmanager
+    def stage(name: str):
+        started, t = time.time(), time.perf_counter()
+        yield
+        stages[name], windows[name] = time.perf_counter() - t, (started, time.time())
+
+    with PeakMemory(record=True) as mem:
+        with stage("floor_sort"):  # the floor: a bare sort by (user, ts) of the same events, written as Parquet
+            (spark.read.parquet(str(data / Tables.RAW_EVENTS)).orderBy("user_id", "ts")
+             .write.mode("overwrite").parquet(str(work / "floor_sort")))
+        floor = stages.pop("floor_sort")
+        with stage("ingest"):  # the history as one range run, as the jobtrail_history_load DAG ingests it
+            ingest.run(spark, ingest.parse_args(["--start", str(START), "--end", str(end), "--input",
+                                                 str(data / Tables.RAW_EVENTS), "--now", "2030-01-01T00:00:00", *root]))
+        with stage("timelines"):
+            timelines.run(spark, timelines.parse_args(["--start", str(START), "--end", str(end), *root]))
         out = work / "examples"
-        job_table.run(spark, job_table.parse_args(["--ds", str(end), "--catalog", str(data / Tables.JOB_CATALOG),
-                                                   "--start", str(START), "--end", str(end),
-                                                   "--out", str(out / "job_side_table"), *root]))
-        stages["job_table"] = time.perf_counter() - t
-        t = time.perf_counter()
-        counts = examples.run(spark, examples.parse_args(["--start", str(START), "--end", str(end),
-                                                          "--valid-from", str(valid_from), "--out", str(out), *root]))
-        stages["examples"] = time.perf_counter() - t
+        with stage("job_table"):
+            job_table.run(spark, job_table.parse_args(["--ds", str(end), "--catalog", str(data / Tables.JOB_CATALOG),
+                                                       "--start", str(START), "--end", str(end),
+                                                       "--out", str(out / "job_side_table"), *root]))
+        with stage("examples"):
+            counts = examples.run(spark, examples.parse_args(["--start", str(START), "--end", str(end),
+                                                              "--valid-from", str(valid_from), "--out", str(out),
+                                                              *root]))
     events = spark.read.format("delta").load(str(work / Tables.CLEAN_EVENTS)).count()
     spark.stop()
     return {"master": os.environ.get("JOBTRAIL_SPARK_MASTER", "local[2]"), "events": events,
             "floor_sort_s": round(floor, 1),
             "examples": sum(counts.values()), "seconds": {k: round(v, 1) for k, v in stages.items()},
-            "peak_rss_gib": round(mem.peak_bytes / 2**30, 2)}
+            "peak_rss_gib": round(mem.peak_bytes / 2**30, 2),
+            "stage_peak_rss_gib": {k: round(max((b for t, b in mem.samples if lo <= t <= hi), default=0) / 2**30, 2)
+                                   for k, (lo, hi) in windows.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         cells = " | ".join(f"{r['events'] / s:,.0f} ev/s ({s} s, ×{base[k] / s:.2f}, {s / floor:.1f}× floor)"
                            for k, s in r["seconds"].items())
         chain_s = sum(r["seconds"].values())
+        stage_peaks = ", ".join(f"{k} {v}" for k, v in r.get("stage_peak_rss_gib", {}).items())
         rows.append(f"| {r['master']} | {r['events']:,} | {r['examples']:,} | {floor} | {cells} | {chain_s:.0f} "
-                    f"({chain_s / floor:.1f}× floor) | {r['peak_rss_gib']} |")
+                    f"({chain_s / floor:.1f}× floor) | {r['peak_rss_gib']} ({stage_peaks}) |")
     command = f"python -m benchmarks.pipeline --users {args.users} --days {args.days} --masters '{args.masters}'"
     write_section(
         "Spark chain (ingest → timelines → job table → examples)",
@@ -123,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         f" written as Parquet, in the same process before the chain. Each stage cell: input events per second"
         f" (seconds, speed-up over {results[0]['master']}, multiple of the floor). Ingest is one range run over the"
         f" {args.days} days, as the history-load DAG runs it (per-day runs: the ingest section below).\n\n"
-        "| master | events | examples | floor sort s | ingest | timelines | job table | examples | chain s | peak RSS GiB |\n"
+        "| master | events | examples | floor sort s | ingest | timelines | job table | examples | chain s | peak RSS GiB (per stage) |\n"
         "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows),
     )
     last = results[-1]
