@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         f" written as Parquet, in the same process before the chain. Each stage cell: input events per second"
         f" (seconds, speed-up over {results[0]['master']}, multiple of the floor). Ingest is one range run over the"
         f" {args.days} days, as the history-load DAG runs it (per-day runs: the ingest section below).\n\n"
-        "| master | events | examples | floor sort s | ingest | timelines | job table | examples | chain s | peak RSS GiB (per stage) |\n"
+        "| master | events | examples | floor sort s | ingest | timelines | job table | examples | chain s "
+        "| peak RSS GiB (per stage) |\n"
         "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows),
     )
     last = results[-1]

@@ -14,9 +14,9 @@ How snapshot A is made (:func:`ensure`):
 
 - **The latest valid snapshot S ≤ A is found.** Each snapshot's commit records (userMetadata) a fingerprint of
   the clean events' data files of every day before it, the session gap and how many events it kept: one that
-  kept fewer events than asked for now (a model with a wider window was promoted) is not valid. Ingest replaces a day's files
-  whenever it runs, so re-ingesting or backfilling day D invalidates exactly the snapshots after D; the
-  fingerprints are read from the Delta log, not the data.
+  kept fewer events than asked for now (a model with a wider window was promoted) is not valid. Ingest
+  replaces a day's files whenever it runs, so re-ingesting or backfilling day D invalidates exactly the
+  snapshots after D; the fingerprints are read from the Delta log, not the data.
 - **state(A) = fold(state(S), clean events of days S..A−1)**: the days' events continue each user's last session
   (gap and session numbering carried from the state's last event), are appended, and only the latest
   ``--keep-events`` are kept. With no valid snapshot (or ``--rebuild``) the fold starts from nothing over every
