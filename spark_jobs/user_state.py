@@ -55,7 +55,8 @@ from spark_jobs.schemas import spark_schema
 from spark_jobs.sequences import event_type_id
 
 STATE_EVENTS = WINDOW.maximum - 1
-"""Events kept per user: the context of the widest window."""
+"""The most events a snapshot keeps per user (the widest window's context); ``jobtrail user-state``'s default.
+``inference_inputs`` keeps its own window's W − 1."""
 
 MAX_LOOKBACK_DAYS = LOOKBACK_DAYS.maximum
 """Users idle for longer leave the state, and per-day counts older than this are dropped."""

@@ -58,7 +58,7 @@ def test_the_window_is_declared_once(tmp_path):
         assert config(window=WINDOW.minimum).window == WINDOW.minimum
         with pytest.raises(ConfigError, match="window size W"):
             config(window=WINDOW.maximum + 1)
-    assert STATE_EVENTS == WINDOW.maximum - 1  # the state holds the widest window's context
+    assert STATE_EVENTS == WINDOW.maximum - 1  # a snapshot can hold the widest window's context
     assert BASE_WINDOW == WINDOW.default
 
 
