@@ -24,9 +24,10 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from benchmarks.load_figures import peak_between
 from benchmarks.report import BENCH_USERS, PeakMemory, dataset_dir, machine, write_json, write_section
 from jobtrail.settings import Settings
 from jobtrail.tables import Tables
@@ -54,13 +55,16 @@ def chain(data: Path, work: Path, days: int) -> dict:
     valid_from = end - timedelta(days=max(1, days // 6) - 1)
     root = ["--data-root", str(work)]
     stages: dict[str, float] = {}
-    windows: dict[str, tuple[float, float]] = {}
+    windows: dict[str, tuple[str, str]] = {}
+
+    def now() -> str:
+        return datetime.now(timezone.utc).isoformat()
 
     @contextmanager
     def stage(name: str):
-        started, t = time.time(), time.perf_counter()
+        started, t = now(), time.perf_counter()
         yield
-        stages[name], windows[name] = time.perf_counter() - t, (started, time.time())
+        stages[name], windows[name] = time.perf_counter() - t, (started, now())
 
     with PeakMemory(record=True) as mem:
         with stage("floor_sort"):  # the floor: a bare sort by (user, ts) of the same events, written as Parquet
@@ -87,8 +91,7 @@ def chain(data: Path, work: Path, days: int) -> dict:
             "floor_sort_s": round(floor, 1),
             "examples": sum(counts.values()), "seconds": {k: round(v, 1) for k, v in stages.items()},
             "peak_rss_gib": round(mem.peak_bytes / 2**30, 2),
-            "stage_peak_rss_gib": {k: round(max((b for t, b in mem.samples if lo <= t <= hi), default=0) / 2**30, 2)
-                                   for k, (lo, hi) in windows.items()}}
+            "stage_peak_rss_gib": {k: peak_between(mem.samples, *window) for k, window in windows.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
